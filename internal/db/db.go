@@ -1,0 +1,311 @@
+// Package db owns connections, dialects, migrations and transactions. Every
+// difference between SQLite and PostgreSQL lives here and nowhere else: rooms
+// write SQL in the portable subset with ? placeholders and this package
+// rebinds it for PostgreSQL.
+//
+// On SQLite all writes go through one writer goroutine that commits
+// concurrent callers' work in one transaction and one fsync (group commit),
+// with synchronous=FULL so an acknowledged write survives a power cut.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver
+	_ "modernc.org/sqlite"             // SQLite driver
+)
+
+// Dialect names the SQL engine behind a DB.
+type Dialect string
+
+// The supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is a handle on the database: a read pool and a writer.
+type DB struct {
+	Dialect Dialect
+	read    *sql.DB
+	write   *sql.DB // SQLite: one connection owned by the committer; PostgreSQL: same pool as read
+	gc      *committer
+	rebind  sync.Map // query string → rebound string (PostgreSQL)
+	url     string
+}
+
+// Options tune Open. Zero values pick sensible defaults.
+type Options struct {
+	// ReadConns is the size of the read pool (default: 2×GOMAXPROCS, at least 4).
+	ReadConns int
+	// MaxBatch caps how many callers share one group commit (default 512).
+	MaxBatch int
+}
+
+// Open connects to the database named by rawURL: "sqlite:PATH" (or a bare
+// path) or "postgres://…". It returns an error if the database cannot be
+// reached.
+func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
+	if opt.ReadConns <= 0 {
+		opt.ReadConns = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 512
+	}
+	d := &DB{url: rawURL}
+	switch {
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		d.Dialect = Postgres
+		pool, err := sql.Open("pgx", rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		pool.SetMaxOpenConns(opt.ReadConns * 2)
+		pool.SetMaxIdleConns(opt.ReadConns * 2)
+		pool.SetConnMaxIdleTime(5 * time.Minute)
+		d.read, d.write = pool, pool
+	default:
+		d.Dialect = SQLite
+		path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite://"), "sqlite:")
+		if path == "" {
+			return nil, errors.New("open sqlite: empty path")
+		}
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("open sqlite: %w", err)
+			}
+		}
+		w, err := sql.Open("sqlite", sqliteDSN(path, false))
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite writer: %w", err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		w.SetConnMaxIdleTime(0)
+		// The first connection switches the file to WAL before readers open it.
+		if err := w.PingContext(ctx); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("open sqlite writer: %w", err)
+		}
+		r, err := sql.Open("sqlite", sqliteDSN(path, true))
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("open sqlite readers: %w", err)
+		}
+		r.SetMaxOpenConns(opt.ReadConns)
+		r.SetMaxIdleConns(opt.ReadConns)
+		r.SetConnMaxIdleTime(0)
+		d.read, d.write = r, w
+	}
+	if err := d.read.PingContext(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("connect %s: %w", d.Dialect, err)
+	}
+	if d.Dialect == SQLite {
+		d.gc = newCommitter(d, opt.MaxBatch)
+	}
+	return d, nil
+}
+
+func sqliteDSN(path string, readOnly bool) string {
+	q := url.Values{}
+	for _, p := range []string{
+		"journal_mode(WAL)",
+		"synchronous(FULL)",
+		"foreign_keys(1)",
+		"busy_timeout(10000)",
+		"temp_store(MEMORY)",
+		"cache_size(-32000)",
+	} {
+		q.Add("_pragma", p)
+	}
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Close stops the writer and closes every connection.
+func (d *DB) Close() error {
+	if d.gc != nil {
+		d.gc.stop()
+	}
+	var err error
+	if d.read != nil {
+		err = d.read.Close()
+	}
+	if d.write != nil && d.write != d.read {
+		err = errors.Join(err, d.write.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers (used by /readyz).
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	return d.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Stats returns the read pool's statistics (exported as metrics).
+func (d *DB) Stats() sql.DBStats { return d.read.Stats() }
+
+// SQL rewrites a portable query for the dialect: ? placeholders become $1…
+// on PostgreSQL. Queries are cached.
+func (d *DB) SQL(q string) string {
+	if d.Dialect != Postgres {
+		return q
+	}
+	if v, ok := d.rebind.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 8)
+	n := 0
+	inStr := false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			inStr = !inStr
+			b.WriteByte(c)
+		case c == '?' && !inStr:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	s := b.String()
+	d.rebind.Store(q, s)
+	return s
+}
+
+// Query runs a read query on the read pool.
+func (d *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return d.read.QueryContext(ctx, d.SQL(q), args...)
+}
+
+// QueryRow runs a read query that returns at most one row.
+func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return d.read.QueryRowContext(ctx, d.SQL(q), args...)
+}
+
+// Tx is a write transaction. On SQLite it may be shared with other callers
+// of Write (each inside its own savepoint): do the work, return, and do not
+// keep it.
+type Tx struct {
+	tx *sql.Tx
+	db *DB
+}
+
+// Dialect returns the engine of the transaction.
+func (t *Tx) Dialect() Dialect { return t.db.Dialect }
+
+// Exec runs a statement.
+func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.db.SQL(q), args...)
+}
+
+// Query runs a query inside the transaction.
+func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.db.SQL(q), args...)
+}
+
+// QueryRow runs a query returning at most one row inside the transaction.
+func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.db.SQL(q), args...)
+}
+
+// Prepare prepares a statement for repeated use inside the transaction.
+func (t *Tx) Prepare(ctx context.Context, q string) (*sql.Stmt, error) {
+	return t.tx.PrepareContext(ctx, t.db.SQL(q))
+}
+
+// Write runs fn in a write transaction and returns once its work is durably
+// committed, or fn's error (in which case none of fn's work is kept). On
+// SQLite, concurrent callers share one transaction and one fsync; fn must
+// therefore not assume it is alone in the transaction, and must not call
+// Write itself.
+func (d *DB) Write(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d.gc != nil {
+		return d.gc.submit(ctx, fn)
+	}
+	tx, err := d.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := runGuarded(fn, &Tx{tx: tx, db: d}); err != nil {
+		_ = tx.Rollback() // the original error matters more
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func runGuarded(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in transaction: %v", r)
+		}
+	}()
+	return fn(tx)
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint failure.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
+}
+
+// IsForeignKeyViolation reports whether err is a foreign-key failure.
+func IsForeignKeyViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "FOREIGN KEY constraint failed") || strings.Contains(s, "SQLSTATE 23503")
+}
+
+// SubtreeRange returns the bounds [lo, hi) of every materialised path that
+// starts with path (which ends in "/"): "col >= lo AND col < hi" is one index
+// range scan on both engines (path columns use byte order: PostgreSQL's
+// COLLATE "C").
+func SubtreeRange(path string) (lo, hi string) {
+	if path == "" || path[len(path)-1] != '/' {
+		return path, path + "\x00"
+	}
+	return path, path[:len(path)-1] + "0" // '0' is the byte after '/'
+}
+
+// Now returns the current time in Unix milliseconds, the storage form of
+// every timestamp.
+func Now() int64 { return time.Now().UnixMilli() }
+
+// Millis converts t to the storage form.
+func Millis(t time.Time) int64 { return t.UnixMilli() }
+
+// Time converts a stored timestamp back to a time in UTC.
+func Time(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

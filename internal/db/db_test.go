@@ -1,0 +1,142 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/trothu/trothu/internal/db"
+	"github.com/trothu/trothu/internal/db/dbtest"
+)
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		from, to, err := d.Migrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		steps, _ := db.Migrations(d.Dialect)
+		if from != len(steps) || to != len(steps) {
+			t.Fatalf("second migrate: got %d→%d, want %d→%d", from, to, len(steps), len(steps))
+		}
+		if err := d.CheckSchema(ctx); err != nil {
+			t.Fatalf("check schema: %v", err)
+		}
+	})
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		err := d.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)", 9999, "9999_future.sql", db.Now())
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = d.Migrate(ctx)
+		var tooNew db.ErrSchemaTooNew
+		if !errors.As(err, &tooNew) {
+			t.Fatalf("migrate on newer schema: got %v, want ErrSchemaTooNew", err)
+		}
+		if err := d.CheckSchema(ctx); !errors.As(err, &tooNew) {
+			t.Fatalf("check schema: got %v, want ErrSchemaTooNew", err)
+		}
+	})
+}
+
+// Concurrent writers share commits, and a failing writer loses only its own work.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		const n = 200
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = d.Write(ctx, func(tx *db.Tx) error {
+					if _, err := tx.Exec(ctx, "INSERT INTO settings(key, value) VALUES (?, ?)", fmt.Sprintf("k%03d", i), "v"); err != nil {
+						return err
+					}
+					if i%10 == 0 {
+						return errors.New("deliberate failure")
+					}
+					return nil
+				})
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if (i%10 == 0) != (err != nil) {
+				t.Fatalf("writer %d: got err %v", i, err)
+			}
+		}
+		var count int
+		if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM settings WHERE key LIKE 'k%'").Scan(&count); err != nil {
+			t.Fatal(err)
+		}
+		if want := n - n/10; count != want {
+			t.Fatalf("rows kept: got %d, want %d", count, want)
+		}
+	})
+}
+
+func TestAuditLogIsAppendOnly(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		err := d.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO audit_log(at, action) VALUES (?, ?)", db.Now(), "test")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{"UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"} {
+			err := d.Write(ctx, func(tx *db.Tx) error { _, err := tx.Exec(ctx, q); return err })
+			if err == nil {
+				t.Fatalf("%s: got nil error, want refusal", q)
+			}
+		}
+	})
+}
+
+func TestSubtreeRange(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		paths := []string{"/1/", "/1/2/", "/1/2/3/", "/1/20/", "/10/", "/1/2/30/"}
+		err := d.Write(ctx, func(tx *db.Tx) error {
+			for i, p := range paths {
+				if _, err := tx.Exec(ctx, "INSERT INTO audit_log(at, action, unit_path) VALUES (?, ?, ?)", int64(i), "t", p); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := db.SubtreeRange("/1/2/")
+		var got int
+		if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM audit_log WHERE unit_path >= ? AND unit_path < ?", lo, hi).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != 3 {
+			t.Fatalf("subtree of /1/2/: got %d rows, want 3", got)
+		}
+	})
+}
+
+func TestRebind(t *testing.T) {
+	d := &db.DB{Dialect: db.Postgres}
+	got := d.SQL("SELECT * FROM t WHERE a = ? AND b = '?' AND c IN (?, ?)")
+	want := "SELECT * FROM t WHERE a = $1 AND b = '?' AND c IN ($2, $3)"
+	if got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
