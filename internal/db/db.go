@@ -309,3 +309,19 @@ func Millis(t time.Time) int64 { return t.UnixMilli() }
 
 // Time converts a stored timestamp back to a time in UTC.
 func Time(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// Backup writes a consistent copy of a SQLite database to path (which must
+// not exist) while the server keeps running. PostgreSQL deployments use
+// pg_dump or their provider's backups; Backup returns an error there.
+func (d *DB) Backup(ctx context.Context, path string) error {
+	if d.Dialect != SQLite {
+		return errors.New("backup: use pg_dump for PostgreSQL (see docs/OPERATIONS.md)")
+	}
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("backup: %s already exists", path)
+	}
+	// VACUUM INTO reads one snapshot and writes a compact, self-contained
+	// file; it runs on the writer's connection, between group commits.
+	_, err := d.write.ExecContext(ctx, "VACUUM INTO ?", path)
+	return err
+}

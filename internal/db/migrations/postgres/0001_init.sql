@@ -173,3 +173,19 @@ CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$;
 CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
 FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+
+-- geo: ward boundaries, loaded by `trothu import boundaries`; the server
+-- builds its in-memory index from these rows at start. Layer "national" is
+-- the simplified national file, "detail" full-resolution overrides (HCMC).
+CREATE TABLE boundaries (
+  layer         TEXT NOT NULL,
+  code          TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  full_name     TEXT NOT NULL,
+  type          TEXT NOT NULL DEFAULT '',
+  province_code TEXT NOT NULL,
+  province_name TEXT NOT NULL,
+  geometry      TEXT NOT NULL,
+  updated_at    BIGINT NOT NULL,
+  PRIMARY KEY (layer, code)
+);

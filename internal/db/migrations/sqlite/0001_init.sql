@@ -173,3 +173,19 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+-- geo: ward boundaries, loaded by `trothu import boundaries`; the server
+-- builds its in-memory index from these rows at start. Layer "national" is
+-- the simplified national file, "detail" full-resolution overrides (HCMC).
+CREATE TABLE boundaries (
+  layer         TEXT NOT NULL,
+  code          TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  full_name     TEXT NOT NULL,
+  type          TEXT NOT NULL DEFAULT '',
+  province_code TEXT NOT NULL,
+  province_name TEXT NOT NULL,
+  geometry      TEXT NOT NULL,
+  updated_at    BIGINT NOT NULL,
+  PRIMARY KEY (layer, code)
+);
