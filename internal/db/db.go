@@ -67,7 +67,7 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	switch {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		d.Dialect = Postgres
-		pool, err := sql.Open("pgx", rawURL)
+		pool, err := sql.Open("pgx", postgresDSN(rawURL))
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
@@ -117,6 +117,23 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 		d.gc = newCommitter(d, opt.MaxBatch)
 	}
 	return d, nil
+}
+
+// postgresDSN adds the session settings trothu relies on unless the
+// operator set them: custom plans, because a generic plan for a subtree
+// range ("path >= $1 AND path < $2") cannot use the bounds and is 5–10×
+// slower once PostgreSQL switches to it after five executions.
+func postgresDSN(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw // pgx reports the malformed URL
+	}
+	q := u.Query()
+	if q.Get("plan_cache_mode") == "" {
+		q.Set("plan_cache_mode", "force_custom_plan")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func sqliteDSN(path string, readOnly bool) string {
