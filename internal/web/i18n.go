@@ -116,6 +116,7 @@ var catalog = map[string][2]string{
 	"household.birth_year":              {"Năm sinh", "Year of birth"},
 	"household.gender":                  {"Giới tính", "Sex"},
 	"household.male":                    {"Nam", "Male"},
+	"household.other":                   {"Khác", "Other"},
 	"household.female":                  {"Nữ", "Female"},
 	"household.relation":                {"Quan hệ với chủ hộ", "Relation to the head"},
 	"household.relation_hint":           {"Chủ hộ, Vợ, Con…", "Head, wife, child…"},

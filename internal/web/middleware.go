@@ -19,6 +19,7 @@ const (
 	keyRequestID ctxKey = iota
 	keyPrincipal
 	keyLang
+	keyRoute
 )
 
 const sessionCookie = "trothu_session"
@@ -83,6 +84,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
+		route := new(string)
+		r = r.WithContext(context.WithValue(r.Context(), keyRoute, route))
 		defer func() {
 			if v := recover(); v != nil {
 				s.log(r).Error("panic", "panic", v, "path", r.URL.Path)
@@ -91,17 +94,17 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				}
 			}
 			d := time.Since(start)
-			route := r.Pattern
-			if route == "" {
-				route = "unmatched"
+			pattern := *route
+			if pattern == "" {
+				pattern = "unmatched"
 			}
 			if rec.status == 0 {
 				rec.status = http.StatusOK
 			}
-			s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
-			s.metrics.latency.WithLabelValues(route).Observe(d.Seconds())
-			if route != "GET /healthz" && route != "GET /metrics" && !strings.HasPrefix(route, "GET /static/") {
-				s.log(r).Info("request", "method", r.Method, "path", r.URL.Path, "route", route, "status", rec.status, "bytes", rec.bytes, "ms", d.Milliseconds())
+			s.metrics.requests.WithLabelValues(pattern, strconv.Itoa(rec.status)).Inc()
+			s.metrics.latency.WithLabelValues(pattern).Observe(d.Seconds())
+			if pattern != "GET /healthz" && pattern != "GET /metrics" && !strings.HasPrefix(pattern, "GET /static/") {
+				s.log(r).Info("request", "method", r.Method, "path", r.URL.Path, "route", pattern, "status", rec.status, "bytes", rec.bytes, "ms", d.Milliseconds())
 			}
 		}()
 		next.ServeHTTP(rec, r)

@@ -13,6 +13,7 @@ import (
 	"github.com/trothu/trothu/internal/account"
 	"github.com/trothu/trothu/internal/apperr"
 	"github.com/trothu/trothu/internal/area"
+	"github.com/trothu/trothu/internal/vntext"
 )
 
 //go:embed templates
@@ -69,6 +70,16 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		"join": strings.Join,
 		"dict2": func(v view, name string, year int, gender, relation, phone string, head bool, id int64) residentFields {
 			return residentFields{V: v, Name: name, Year: year, Gender: gender, Relation: relation, Phone: phone, Head: head, ID: id}
+		},
+		"phone": vntext.LocalPhone,
+		"reverse": func(us []area.Unit) []area.Unit {
+			out := make([]area.Unit, 0, len(us))
+			for i := len(us) - 1; i >= 0; i-- {
+				if us[i].Level != area.LevelCountry {
+					out = append(out, us[i])
+				}
+			}
+			return out
 		},
 		"hasFlag": func(f area.Flags, v int) bool { return f&area.Flags(v) != 0 },
 	}

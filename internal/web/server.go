@@ -75,7 +75,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // Handler returns the server's root handler with all middleware.
 func (s *Server) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
-	var h http.Handler = s.mux
+	var h http.Handler = http.HandlerFunc(s.serveMux)
 	h = s.authenticate(h)
 	h = language(h)
 	h = cop.Handler(h)
@@ -83,6 +83,15 @@ func (s *Server) Handler() http.Handler {
 	h = s.observe(h)
 	h = requestID(h)
 	return h
+}
+
+// serveMux routes the request and records the matched pattern for the
+// metrics and logs of observe, which holds an earlier copy of the request.
+func (s *Server) serveMux(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+	if rt, ok := r.Context().Value(keyRoute).(*string); ok {
+		*rt = r.Pattern
+	}
 }
 
 // APIRoutes returns the registered JSON API patterns ("GET /api/v1/me").

@@ -1,0 +1,175 @@
+package web
+
+import (
+	_ "embed"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/trothu/trothu/internal/apperr"
+)
+
+// apiRoutesV1 registers the JSON API. Every route here is described in
+// openapi.json; a test keeps the two in step. Handlers live in api_*.go,
+// one file per capability; each parses, calls a room's service (which checks
+// permission) and answers with writeJSON or s.apiError.
+func (s *Server) apiRoutesV1() {
+	s.api("GET", "/openapi.json", s.apiOpenAPI)
+
+	s.api("POST", "/auth/otp", s.apiRequestOTP)
+	s.api("POST", "/auth/verify", s.apiVerifyOTP)
+	s.api("POST", "/auth/password", s.apiSignInPassword)
+	s.api("POST", "/auth/signout", s.apiSignOut)
+	s.api("GET", "/me", s.apiMe)
+	s.api("GET", "/me/household", s.apiMyHousehold)
+	s.api("POST", "/me/password", s.apiSetMyPassword)
+	s.api("POST", "/me/totp", s.apiEnrollTOTP)
+	s.api("POST", "/me/totp/confirm", s.apiConfirmTOTP)
+	s.api("GET", "/demo/accounts", s.apiDemoAccounts)
+
+	s.api("GET", "/areas/locate", s.apiLocate)
+	s.api("GET", "/units/root", s.apiUnitRoot)
+	s.api("GET", "/units/search", s.apiUnitSearch)
+	s.api("GET", "/units/resolve", s.apiUnitResolve) // ?code=: /units/resolve/{code} would clash with /units/{id}/children
+	s.api("GET", "/units/{id}", s.apiUnit)
+	s.api("GET", "/units/{id}/children", s.apiUnitChildren)
+	s.api("GET", "/units/{id}/ancestors", s.apiUnitAncestors)
+	s.api("POST", "/units/{id}/children", s.apiUnitCreate)
+	s.api("PATCH", "/units/{id}", s.apiUnitRename)
+	s.api("DELETE", "/units/{id}", s.apiUnitDelete)
+
+	s.api("GET", "/units/{id}/households", s.apiHouseholdList)
+	s.api("POST", "/units/{id}/households/import", s.apiHouseholdImport)
+	s.api("GET", "/units/{id}/households/export", s.apiHouseholdExport)
+	s.api("POST", "/households", s.apiHouseholdCreate)
+	s.api("GET", "/households/{id}", s.apiHousehold)
+	s.api("PATCH", "/households/{id}", s.apiHouseholdUpdate)
+	s.api("DELETE", "/households/{id}", s.apiHouseholdDelete)
+	s.api("POST", "/households/{id}/move", s.apiHouseholdMove)
+	s.api("POST", "/households/{id}/residents", s.apiResidentCreate)
+	s.api("PATCH", "/residents/{id}", s.apiResidentUpdate)
+	s.api("DELETE", "/residents/{id}", s.apiResidentDelete)
+	s.api("GET", "/residents/{id}/citizen-id", s.apiRevealCitizenID)
+
+	s.api("GET", "/units/{id}/organisations", s.apiOrganisationList)
+	s.api("POST", "/organisations", s.apiOrganisationCreate)
+
+	s.api("GET", "/accounts", s.apiAccountList)
+	s.api("POST", "/accounts", s.apiAccountCreate)
+	s.api("GET", "/accounts/{id}/grants", s.apiGrantList)
+	s.api("POST", "/accounts/{id}/grants", s.apiGrantCreate)
+	s.api("DELETE", "/grants/{id}", s.apiGrantDelete)
+
+	s.api("GET", "/audit", s.apiAuditList)
+
+	// Anything else under /api/v1 answers with the error contract too, not
+	// the mux's plain-text 404.
+	s.handle("/api/v1/", s.apiNotFound)
+}
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+func (s *Server) apiOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(openAPIDoc)
+}
+
+func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	s.apiError(w, r, apperr.New(apperr.NotFound, "Không có địa chỉ API này.", "No such API endpoint."))
+}
+
+// apiUnavailable answers 503 with the error contract, code "unavailable":
+// a part of the deployment is missing, which no request can fix. apperr has
+// no such code (yet), so this is the one error not written by apiError.
+func (s *Server) apiUnavailable(w http.ResponseWriter, r *http.Request, vi, en string) {
+	msg := vi
+	if langOf(r) == "en" {
+		msg = en
+	}
+	writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: apperr.Code("unavailable"), Message: msg}})
+}
+
+// list is the shape of every list the API returns. Next, when present, is
+// the cursor to pass as ?after= (or ?before= for the audit log) for the
+// following page; it is absent on the last page.
+type list[T any] struct {
+	Items []T    `json:"items"`
+	Next  string `json:"next,omitempty"`
+}
+
+func listOf[T any](items []T, next string) list[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return list[T]{Items: items, Next: next}
+}
+
+// apiPathID parses a numeric path value; anything else names nothing.
+func apiPathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, apperr.New(apperr.NotFound, "Không tìm thấy.", "Not found.")
+	}
+	return id, nil
+}
+
+// queryInt reads an optional integer query parameter; absent is 0.
+func queryInt(r *http.Request, name string) (int64, error) {
+	v := strings.TrimSpace(r.URL.Query().Get(name))
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, apperr.InvalidField(name, "Tham số "+name+" phải là số nguyên không âm.", "The parameter "+name+" must be a non-negative integer.")
+	}
+	return n, nil
+}
+
+// queryLimit reads ?limit=; 0 lets the service pick its default.
+func queryLimit(r *http.Request) (int, error) {
+	n, err := queryInt(r, "limit")
+	if err != nil {
+		return 0, err
+	}
+	if n > 1000 {
+		n = 1000 // the services clamp further
+	}
+	return int(n), nil
+}
+
+// optional is a field of a PATCH body: Set tells whether it was sent at all,
+// Value is nil when it was sent as null.
+type optional[T any] struct {
+	Set   bool
+	Value *T
+}
+
+func (o *optional[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Value = nil
+		return nil
+	}
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	o.Value = &v
+	return nil
+}
+
+// or returns the value sent, or def when the field was absent or null.
+func (o optional[T]) or(def T) T {
+	if o.Value != nil {
+		return *o.Value
+	}
+	if o.Set {
+		var zero T
+		return zero
+	}
+	return def
+}
