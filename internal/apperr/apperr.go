@@ -19,6 +19,7 @@ const (
 	Forbidden       Code = "forbidden"
 	Unauthenticated Code = "unauthenticated"
 	TooManyRequests Code = "too_many_requests"
+	Unavailable     Code = "unavailable" // a part of the deployment is missing or down
 	Internal        Code = "internal"
 )
 

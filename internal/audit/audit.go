@@ -66,9 +66,13 @@ func nullID(id int64) any {
 }
 
 // Filter selects audit entries. Scopes limits rows to these unit subtrees
-// (required: callers pass the principal's scopes); Before pages backwards.
+// (required: callers pass the principal's scopes); Unfiled also admits the
+// entries filed under no unit (unit_path "", such as sign-ins of accounts
+// without a grant), which only root administrators should see; Before
+// pages backwards.
 type Filter struct {
 	Scopes  []string
+	Unfiled bool
 	Action  string
 	ActorID int64
 	Before  int64 // entries with id < Before; 0 for the newest
@@ -92,6 +96,9 @@ func List(ctx context.Context, d *db.DB, f Filter) ([]Entry, error) {
 		lo, hi := db.SubtreeRange(s)
 		q += "(unit_path >= ? AND unit_path < ?)"
 		args = append(args, lo, hi)
+	}
+	if f.Unfiled {
+		q += " OR unit_path = ''"
 	}
 	q += ")"
 	if f.Action != "" {

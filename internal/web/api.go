@@ -81,30 +81,25 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
 	s.apiError(w, r, apperr.New(apperr.NotFound, "Không có địa chỉ API này.", "No such API endpoint."))
 }
 
-// apiUnavailable answers 503 with the error contract, code "unavailable":
-// a part of the deployment is missing, which no request can fix. apperr has
-// no such code (yet), so this is the one error not written by apiError.
+// apiUnavailable answers 503 with the error contract: a part of the
+// deployment is missing, which no request can fix.
 func (s *Server) apiUnavailable(w http.ResponseWriter, r *http.Request, vi, en string) {
-	msg := vi
-	if langOf(r) == "en" {
-		msg = en
-	}
-	writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: apperr.Code("unavailable"), Message: msg}})
+	s.apiError(w, r, apperr.New(apperr.Unavailable, vi, en))
 }
 
-// list is the shape of every list the API returns. Next, when present, is
+// apiList is the shape of every list the API returns. Next, when present, is
 // the cursor to pass as ?after= (or ?before= for the audit log) for the
 // following page; it is absent on the last page.
-type list[T any] struct {
+type apiList[T any] struct {
 	Items []T    `json:"items"`
 	Next  string `json:"next,omitempty"`
 }
 
-func listOf[T any](items []T, next string) list[T] {
+func apiListOf[T any](items []T, next string) apiList[T] {
 	if items == nil {
 		items = []T{}
 	}
-	return list[T]{Items: items, Next: next}
+	return apiList[T]{Items: items, Next: next}
 }
 
 // apiPathID parses a numeric path value; anything else names nothing.
@@ -116,8 +111,8 @@ func apiPathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
-// queryInt reads an optional integer query parameter; absent is 0.
-func queryInt(r *http.Request, name string) (int64, error) {
+// apiQueryInt reads an optional integer query parameter; absent is 0.
+func apiQueryInt(r *http.Request, name string) (int64, error) {
 	v := strings.TrimSpace(r.URL.Query().Get(name))
 	if v == "" {
 		return 0, nil
@@ -129,9 +124,9 @@ func queryInt(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
-// queryLimit reads ?limit=; 0 lets the service pick its default.
-func queryLimit(r *http.Request) (int, error) {
-	n, err := queryInt(r, "limit")
+// apiQueryLimit reads ?limit=; 0 lets the service pick its default.
+func apiQueryLimit(r *http.Request) (int, error) {
+	n, err := apiQueryInt(r, "limit")
 	if err != nil {
 		return 0, err
 	}
@@ -141,14 +136,14 @@ func queryLimit(r *http.Request) (int, error) {
 	return int(n), nil
 }
 
-// optional is a field of a PATCH body: Set tells whether it was sent at all,
+// patchField is a field of a PATCH body: Set tells whether it was sent at all,
 // Value is nil when it was sent as null.
-type optional[T any] struct {
+type patchField[T any] struct {
 	Set   bool
 	Value *T
 }
 
-func (o *optional[T]) UnmarshalJSON(b []byte) error {
+func (o *patchField[T]) UnmarshalJSON(b []byte) error {
 	o.Set = true
 	if string(b) == "null" {
 		o.Value = nil
@@ -162,8 +157,9 @@ func (o *optional[T]) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// or returns the value sent, or def when the field was absent or null.
-func (o optional[T]) or(def T) T {
+// or returns the value sent: def when the field was absent, the zero value
+// when it was null.
+func (o patchField[T]) or(def T) T {
 	if o.Value != nil {
 		return *o.Value
 	}

@@ -28,17 +28,17 @@ func grantViews(gs []account.Grant, lang string) []grantView {
 
 func (s *Server) apiAccountList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	after, err := queryInt(r, "after")
+	after, err := apiQueryInt(r, "after")
 	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	limit, err := queryLimit(r)
+	limit, err := apiQueryLimit(r)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	unitID, err := queryInt(r, "unit_id")
+	unitID, err := apiQueryInt(r, "unit_id")
 	if err != nil {
 		s.apiError(w, r, err)
 		return
@@ -61,7 +61,7 @@ func (s *Server) apiAccountList(w http.ResponseWriter, r *http.Request) {
 	if page.Next != 0 {
 		next = strconv.FormatInt(page.Next, 10)
 	}
-	writeJSON(w, http.StatusOK, listOf(page.Accounts, next))
+	writeJSON(w, http.StatusOK, apiListOf(page.Accounts, next))
 }
 
 type accountCreate struct {
@@ -116,7 +116,7 @@ func (s *Server) apiGrantList(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, listOf(grantViews(grants, langOf(r)), ""))
+	writeJSON(w, http.StatusOK, apiListOf(grantViews(grants, langOf(r)), ""))
 }
 
 func grantsWithin(gs []account.Grant, scopes []string) []account.Grant {

@@ -38,17 +38,17 @@ func (s *Server) apiAuditList(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, apperr.ErrForbidden)
 		return
 	}
-	before, err := queryInt(r, "before")
+	before, err := apiQueryInt(r, "before")
 	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	actor, err := queryInt(r, "actor_id")
+	actor, err := apiQueryInt(r, "actor_id")
 	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	limit, err := queryLimit(r)
+	limit, err := apiQueryLimit(r)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
@@ -72,7 +72,7 @@ func (s *Server) apiAuditList(w http.ResponseWriter, r *http.Request) {
 	if len(items) == limit {
 		next = strconv.FormatInt(items[len(items)-1].ID, 10)
 	}
-	writeJSON(w, http.StatusOK, listOf(items, next))
+	writeJSON(w, http.StatusOK, apiListOf(items, next))
 }
 
 // rootScope reports whether one of the scopes is the root of the tree (the

@@ -16,12 +16,12 @@ func (s *Server) apiHouseholdList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	flags, err := queryFlags(q.Get("flags"))
+	flags, err := apiQueryFlags(q.Get("flags"))
 	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	limit, err := queryLimit(r)
+	limit, err := apiQueryLimit(r)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
@@ -33,12 +33,12 @@ func (s *Server) apiHouseholdList(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, listOf(page.Items, page.Next))
+	writeJSON(w, http.StatusOK, apiListOf(page.Items, page.Next))
 }
 
-// queryFlags reads ?flags= as a bitmask ("3") or as flag names in
+// apiQueryFlags reads ?flags= as a bitmask ("3") or as flag names in
 // Vietnamese or English ("neo đơn,khuyết tật").
-func queryFlags(v string) (area.Flags, error) {
+func apiQueryFlags(v string) (area.Flags, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, nil
@@ -92,11 +92,11 @@ func (s *Server) apiMyHousehold(w http.ResponseWriter, r *http.Request) {
 // householdPatch holds the fields of a household that may change; absent
 // ones keep their value, null clears (lat and lon go together).
 type householdPatch struct {
-	Code    optional[string]     `json:"code"`
-	Address optional[string]     `json:"address"`
-	Flags   optional[area.Flags] `json:"flags"`
-	Lat     optional[float64]    `json:"lat"`
-	Lon     optional[float64]    `json:"lon"`
+	Code    patchField[string]     `json:"code"`
+	Address patchField[string]     `json:"address"`
+	Flags   patchField[area.Flags] `json:"flags"`
+	Lat     patchField[float64]    `json:"lat"`
+	Lon     patchField[float64]    `json:"lon"`
 }
 
 func (s *Server) apiHouseholdUpdate(w http.ResponseWriter, r *http.Request) {

@@ -93,7 +93,9 @@ func (a actor) can(act, place string) bool {
 	return slices.Contains(mayDo[a.role], act) && slices.Contains(a.covers, place)
 }
 
-func (a actor) canAnywhere(act string) bool { return slices.Contains(mayDo[a.role], act) && len(a.covers) > 0 }
+func (a actor) canAnywhere(act string) bool {
+	return slices.Contains(mayDo[a.role], act) && len(a.covers) > 0
+}
 
 // fixture is the data the matrix points at, made once per environment.
 type fixture struct {
@@ -113,6 +115,9 @@ func (e *env) fixture(t *testing.T) *fixture {
 	e.fxOnce.Do(func() { e.fx, e.fxErr = e.buildFixture(t) })
 	if e.fxErr != nil {
 		t.Fatalf("fixture: %v", e.fxErr)
+	}
+	if e.fx == nil {
+		t.Fatal("fixture: its setup failed in an earlier test")
 	}
 	return e.fx
 }

@@ -1,79 +1,11 @@
 package web
 
 import (
-	"math"
 	"net/http"
 	"strconv"
-	"strings"
 
-	"github.com/trothu/trothu/internal/apperr"
 	"github.com/trothu/trothu/internal/area"
 )
-
-type locatedArea struct {
-	Code      string `json:"code"`
-	Name      string `json:"name"`                 // full name: "Phường Bến Thành"
-	ShortName string `json:"short_name,omitempty"` // "Bến Thành"
-	NameEN    string `json:"name_en,omitempty"`
-	Type      string `json:"type,omitempty"`    // "Phường", "Xã", "Đặc khu"
-	UnitID    int64  `json:"unit_id,omitempty"` // the unit in this deployment's tree
-}
-
-type locateResponse struct {
-	Ward     locatedArea `json:"ward"`
-	Province locatedArea `json:"province"`
-}
-
-// apiLocate answers which ward a GPS point lies in. It is public.
-func (s *Server) apiLocate(w http.ResponseWriter, r *http.Request) {
-	lat, err := coordinate(r, "lat", 90)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	lon, err := coordinate(r, "lon", 180)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	if s.geo == nil {
-		s.apiUnavailable(w, r, "Chưa nạp ranh giới phường, xã; tạm thời không tra cứu được vị trí.", "Ward boundaries are not loaded; locating is unavailable.")
-		return
-	}
-	ward, ok := s.geo.Locate(lon, lat)
-	if !ok {
-		s.apiError(w, r, apperr.New(apperr.NotFound, "Vị trí này không thuộc phường, xã nào của Việt Nam.", "This point is not in any ward of Vietnam."))
-		return
-	}
-	out := locateResponse{
-		Ward:     locatedArea{Code: ward.Code, Name: ward.FullName, ShortName: ward.Name, NameEN: ward.NameEN, Type: ward.Type},
-		Province: locatedArea{Code: ward.ProvinceCode, Name: ward.ProvinceName},
-	}
-	// Linking to the tree is a convenience: boundaries may be newer than
-	// the imported units, so a miss is not an error.
-	if u, err := s.areas.UnitByCode(r.Context(), area.LevelCommune, ward.Code); err == nil {
-		out.Ward.UnitID = u.ID
-	}
-	if u, err := s.areas.UnitByCode(r.Context(), area.LevelProvince, ward.ProvinceCode); err == nil {
-		out.Province.UnitID = u.ID
-		out.Province.ShortName, out.Province.NameEN, out.Province.Type = u.Name, u.NameEN, u.Kind
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// coordinate reads a required decimal-degree query parameter within ±limit.
-func coordinate(r *http.Request, name string, limit float64) (float64, error) {
-	v := strings.TrimSpace(r.URL.Query().Get(name))
-	if v == "" {
-		return 0, apperr.InvalidField(name, "Thiếu tham số "+name+".", "The parameter "+name+" is required.")
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > limit {
-		return 0, apperr.InvalidField(name, "Tham số "+name+" phải là số độ từ -"+strconv.Itoa(int(limit))+" đến "+strconv.Itoa(int(limit))+".",
-			"The parameter "+name+" must be a number of degrees from -"+strconv.Itoa(int(limit))+" to "+strconv.Itoa(int(limit))+".")
-	}
-	return f, nil
-}
 
 func (s *Server) apiUnitRoot(w http.ResponseWriter, r *http.Request) {
 	u, err := s.areas.Root(r.Context())
@@ -106,12 +38,12 @@ func (s *Server) apiUnitChildren(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	after, err := queryInt(r, "after")
+	after, err := apiQueryInt(r, "after")
 	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	limit, err := queryLimit(r)
+	limit, err := apiQueryLimit(r)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
@@ -123,7 +55,7 @@ func (s *Server) apiUnitChildren(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	items, next := pageAfter(kids, after, limit, func(u area.UnitSummary) int64 { return u.ID })
-	writeJSON(w, http.StatusOK, listOf(items, next))
+	writeJSON(w, http.StatusOK, apiListOf(items, next))
 }
 
 // pageAfter cuts a page out of a complete, ordered slice: the items after
@@ -165,13 +97,13 @@ func (s *Server) apiUnitAncestors(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, listOf(us, ""))
+	writeJSON(w, http.StatusOK, apiListOf(us, ""))
 }
 
 // apiUnitSearch returns the best matches only (?limit=, at most 100): a
 // search box, not a listing.
 func (s *Server) apiUnitSearch(w http.ResponseWriter, r *http.Request) {
-	limit, err := queryLimit(r)
+	limit, err := apiQueryLimit(r)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
@@ -181,7 +113,7 @@ func (s *Server) apiUnitSearch(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, listOf(us, ""))
+	writeJSON(w, http.StatusOK, apiListOf(us, ""))
 }
 
 // apiUnitResolve maps a GSO code, old or current, to the units in force.
@@ -191,7 +123,7 @@ func (s *Server) apiUnitResolve(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, listOf(us, ""))
+	writeJSON(w, http.StatusOK, apiListOf(us, ""))
 }
 
 func (s *Server) apiUnitCreate(w http.ResponseWriter, r *http.Request) {
@@ -216,9 +148,9 @@ func (s *Server) apiUnitCreate(w http.ResponseWriter, r *http.Request) {
 // unitPatch holds the fields of a local unit that may change; absent ones
 // keep their value.
 type unitPatch struct {
-	Name   optional[string] `json:"name"`
-	Kind   optional[string] `json:"kind"`
-	NameEN optional[string] `json:"name_en"`
+	Name   patchField[string] `json:"name"`
+	Kind   patchField[string] `json:"kind"`
+	NameEN patchField[string] `json:"name_en"`
 }
 
 func (s *Server) apiUnitRename(w http.ResponseWriter, r *http.Request) {
@@ -258,32 +190,4 @@ func (s *Server) apiUnitDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) apiOrganisationList(w http.ResponseWriter, r *http.Request) {
-	id, err := apiPathID(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	orgs, err := s.areas.ListOrganisations(r.Context(), id)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, listOf(orgs, ""))
-}
-
-func (s *Server) apiOrganisationCreate(w http.ResponseWriter, r *http.Request) {
-	var in area.OrganisationInput
-	if err := decodeJSON(r, &in); err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	o, err := s.areas.CreateOrganisation(r.Context(), principalOf(r), in)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, o)
 }

@@ -24,6 +24,8 @@ func status(code apperr.Code) int {
 		return http.StatusUnauthorized
 	case apperr.TooManyRequests:
 		return http.StatusTooManyRequests
+	case apperr.Unavailable:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
