@@ -93,6 +93,9 @@ func Seed(ctx context.Context, d *db.DB, areas *area.Service, accounts *account.
 	if err != nil {
 		return err
 	}
+	if err := accounts.SetPasswordSystem(ctx, admin.AccountID, Password); err != nil {
+		return err
+	}
 	var listed []Account
 	listed = append(listed, Account{Phone: "0900000001", Name: admin.Name, Role: string(account.RoleAdmin)})
 

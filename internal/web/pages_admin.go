@@ -157,7 +157,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := auditData{Action: r.URL.Query().Get("action")}
 	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	entries, err := audit.List(r.Context(), s.db, audit.Filter{Scopes: scopes, Action: d.Action, Before: before, Limit: 100})
+	entries, err := audit.List(r.Context(), s.db, audit.Filter{Scopes: scopes, Unfiled: rootScope(scopes), Action: d.Action, Before: before, Limit: 100})
 	if err != nil {
 		s.pageError(w, r, err)
 		return

@@ -193,7 +193,7 @@ func (s *Server) householdsExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="ho-gia-dinh-%d.csv"`, id))
+	w.Header().Set("Content-Disposition", attachment("Hộ gia đình - "+u.FullName+".csv"))
 	w.Header().Set("Cache-Control", "no-store")
 	if err := s.areas.ExportHouseholdsCSV(r.Context(), principalOf(r), id, w); err != nil {
 		s.log(r).Error("export households", "err", err)
