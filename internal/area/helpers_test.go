@@ -19,8 +19,6 @@ import (
 
 var testKey = []byte("test-secret-key-of-at-least-32-bytes!")
 
-var nationalFiles = []string{fileProvinces, fileWards, fileOldProvinces, fileOldDistricts, fileOldWards, fileProvinceMap, fileWardMap}
-
 // readEmbedded returns an embedded national file's records, header first.
 func readEmbedded(t testing.TB, name string) [][]string {
 	t.Helper()
