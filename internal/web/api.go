@@ -1,8 +1,11 @@
 package web
 
 import (
-	_ "embed"
+	"embed"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
 	"net/http"
 	"strconv"
 	"strings"
@@ -68,13 +71,69 @@ func (s *Server) apiRoutesV1() {
 	s.handle("/api/v1/", s.apiNotFound)
 }
 
-//go:embed openapi.json
-var openAPIDoc []byte
+//go:embed openapi
+var openAPIFS embed.FS
+
+// openAPIDocument merges openapi/core.json with every other fragment in
+// openapi/ (one per room: its "paths" and "components.schemas"), so rooms
+// document their routes in their own file. A duplicate path or schema name
+// is an error.
+func openAPIDocument() ([]byte, error) {
+	core, err := openAPIFS.ReadFile("openapi/core.json")
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(core, &doc); err != nil {
+		return nil, fmt.Errorf("openapi/core.json: %w", err)
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	comps, _ := doc["components"].(map[string]any)
+	schemas, _ := comps["schemas"].(map[string]any)
+	if paths == nil || schemas == nil {
+		return nil, errors.New("openapi/core.json: paths and components.schemas are required")
+	}
+	names, err := fs.Glob(openAPIFS, "openapi/*.json")
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if n == "openapi/core.json" {
+			continue
+		}
+		b, err := openAPIFS.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		var frag struct {
+			Paths      map[string]any `json:"paths"`
+			Components struct {
+				Schemas map[string]any `json:"schemas"`
+			} `json:"components"`
+		}
+		if err := json.Unmarshal(b, &frag); err != nil {
+			return nil, fmt.Errorf("%s: %w", n, err)
+		}
+		for k, v := range frag.Paths {
+			if _, dup := paths[k]; dup {
+				return nil, fmt.Errorf("%s: path %s is already documented", n, k)
+			}
+			paths[k] = v
+		}
+		for k, v := range frag.Components.Schemas {
+			if _, dup := schemas[k]; dup {
+				return nil, fmt.Errorf("%s: schema %s is already defined", n, k)
+			}
+			schemas[k] = v
+		}
+	}
+	return json.Marshal(doc)
+}
 
 func (s *Server) apiOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	_, _ = w.Write(openAPIDoc)
+	_, _ = w.Write(s.openAPI)
 }
 
 func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {

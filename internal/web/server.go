@@ -48,6 +48,7 @@ type Server struct {
 	pages     map[string]*template.Template
 	mux       *http.ServeMux
 	apiRoutes []string // "METHOD /api/v1/…" patterns, checked against the OpenAPI document
+	openAPI   []byte
 }
 
 // New builds the server and its routes. It returns an error if the embedded
@@ -66,6 +67,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	if s.pages, err = s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	if s.openAPI, err = openAPIDocument(); err != nil {
 		return nil, err
 	}
 	s.routes()
