@@ -57,7 +57,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // systemPrincipal is the operator at the command line: an administrator
 // over the whole tree, recorded in the audit log as "trothu CLI".
 func systemPrincipal(ctx context.Context, a *app) (*account.Principal, error) {
-	root, err := a.areas.Root(ctx)
+	root, err := a.Areas.Root(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("no administrative tree yet: run trothu import areas first (%w)", err)
 	}
@@ -96,7 +96,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if from != "" {
 			src = os.DirFS(from)
 		}
-		rep, err := a.areas.ImportNational(ctx, src, func(msg string) { fmt.Fprintln(stderr, msg) })
+		rep, err := a.Areas.ImportNational(ctx, src, func(msg string) { fmt.Fprintln(stderr, msg) })
 		if err != nil {
 			var rows area.RowErrors
 			if errors.As(err, &rows) {
@@ -109,7 +109,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return printJSON(stdout, rep)
 	case "boundaries":
 		if national == "" && detail == "" {
-			return importEmbeddedBoundaries(ctx, a)
+			return a.ImportEmbeddedBoundaries(ctx)
 		}
 		for _, l := range []struct{ layer, path string }{{area.LayerNational, national}, {area.LayerDetail, detail}} {
 			if l.path == "" {
@@ -124,7 +124,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if err != nil {
 				return fmt.Errorf("%s: %w", l.path, err)
 			}
-			rep, err := a.areas.ImportBoundaries(ctx, l.layer, features)
+			rep, err := a.Areas.ImportBoundaries(ctx, l.layer, features)
 			if err != nil {
 				return err
 			}
@@ -150,7 +150,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		defer f.Close()
-		rep, err := a.areas.ImportHouseholdsCSV(ctx, p, u.ID, f)
+		rep, err := a.Areas.ImportHouseholdsCSV(ctx, p, u.ID, f)
 		for _, r := range rep.Errors {
 			fmt.Fprintf(stderr, "%s:%d: %s: %s\n", file, r.Line, r.Field, r.Message)
 		}
@@ -163,35 +163,19 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 }
 
-// importEmbeddedBoundaries stores the boundaries shipped in the binary.
-func importEmbeddedBoundaries(ctx context.Context, a *app) error {
-	for _, l := range []struct{ layer, name string }{{area.LayerNational, geo.NationalLayer}, {area.LayerDetail, geo.HCMCFullLayer}} {
-		features, err := geo.LoadEmbeddedLayer(l.name)
-		if err != nil {
-			return err
-		}
-		rep, err := a.areas.ImportBoundaries(ctx, l.layer, features)
-		if err != nil {
-			return err
-		}
-		a.log.Info("boundaries imported", "layer", rep.Layer, "inserted", rep.Inserted, "updated", rep.Updated, "unchanged", rep.Unchanged)
-	}
-	return nil
-}
-
 // findUnit accepts a unit id or a current commune/province code.
 func findUnit(ctx context.Context, a *app, s string) (area.Unit, error) {
 	switch len(s) {
 	case 5:
-		return a.areas.UnitByCode(ctx, area.LevelCommune, s)
+		return a.Areas.UnitByCode(ctx, area.LevelCommune, s)
 	case 2:
-		return a.areas.UnitByCode(ctx, area.LevelProvince, s)
+		return a.Areas.UnitByCode(ctx, area.LevelProvince, s)
 	}
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return area.Unit{}, fmt.Errorf("unit %q: want an id or a 2/5-digit code", s)
 	}
-	return a.areas.Unit(ctx, id)
+	return a.Areas.Unit(ctx, id)
 }
 
 func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -218,7 +202,7 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer a.Close()
 	switch what {
 	case "create":
-		acc, err := a.accounts.CreateAccountSystem(ctx, account.AccountInput{Phone: phone, Name: name})
+		acc, err := a.Accounts.CreateAccountSystem(ctx, account.AccountInput{Phone: phone, Name: name})
 		if err != nil {
 			return err
 		}
@@ -227,26 +211,26 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if err != nil {
 				return err
 			}
-			if err := a.accounts.SetPasswordSystem(ctx, acc.ID, strings.TrimRight(string(pw), "\r\n")); err != nil {
+			if err := a.Accounts.SetPasswordSystem(ctx, acc.ID, strings.TrimRight(string(pw), "\r\n")); err != nil {
 				return err
 			}
 		}
 		return printJSON(stdout, acc)
 	case "grant":
-		acc, err := a.accounts.AccountByPhone(ctx, phone)
+		acc, err := a.Accounts.AccountByPhone(ctx, phone)
 		if err != nil {
 			return err
 		}
 		var u area.Unit
 		if unit == "" {
-			u, err = a.areas.Root(ctx)
+			u, err = a.Areas.Root(ctx)
 		} else {
 			u, err = findUnit(ctx, a, unit)
 		}
 		if err != nil {
 			return err
 		}
-		g, err := a.accounts.GrantRoleSystem(ctx, acc.ID, account.Role(role), u.ID)
+		g, err := a.Accounts.GrantRoleSystem(ctx, acc.ID, account.Role(role), u.ID)
 		if err != nil {
 			return err
 		}
@@ -258,7 +242,7 @@ func cmdUser(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		var after int64
 		for {
-			page, err := a.accounts.ListAccounts(ctx, p, account.AccountFilter{After: after, Limit: 200})
+			page, err := a.Accounts.ListAccounts(ctx, p, account.AccountFilter{After: after, Limit: 200})
 			if err != nil {
 				return err
 			}

@@ -12,32 +12,19 @@ import (
 	"time"
 
 	"github.com/trothu/trothu/internal/account"
-	"github.com/trothu/trothu/internal/area"
+	app_ "github.com/trothu/trothu/internal/app"
 	"github.com/trothu/trothu/internal/db"
-	"github.com/trothu/trothu/internal/demo"
 	"github.com/trothu/trothu/internal/geo"
 	"github.com/trothu/trothu/internal/web"
 )
 
-// app is what every database-using command builds: the database and the
-// room services over it.
+// app is what every database-using command builds: the configuration,
+// the database and the services over it.
 type app struct {
-	cfg      *Config
-	log      *slog.Logger
-	db       *db.DB
-	areas    *area.Service
-	accounts *account.Service
-}
-
-// residentFinder adapts the area room to account's sign-in lookup.
-type residentFinder struct{ areas *area.Service }
-
-func (f residentFinder) ResidentByPhone(ctx context.Context, phone string) (account.ResidentRef, error) {
-	r, err := f.areas.ResidentByPhone(ctx, phone)
-	if err != nil {
-		return account.ResidentRef{}, err
-	}
-	return account.ResidentRef{ResidentID: r.ResidentID, HouseholdID: r.HouseholdID, UnitID: r.UnitID, UnitPath: r.UnitPath, Name: r.Name}, nil
+	*app_.App
+	cfg *Config
+	log *slog.Logger
+	db  *db.DB
 }
 
 // openApp opens the database, migrates it when migrate is set (otherwise
@@ -61,22 +48,19 @@ func openApp(ctx context.Context, cfg *Config, logOut io.Writer, migrate bool) (
 		d.Close()
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, db: d}
-	a.areas = area.NewService(d, cfg.SecretKey)
-	var sms account.SMSSender = account.LogSender{Logger: log}
+	var sms account.SMSSender
 	if cfg.SMSURL != "" {
 		sms = account.HTTPSender{URL: cfg.SMSURL, Token: cfg.SMSToken, Client: &http.Client{Timeout: 10 * time.Second}}
 	}
-	acfg := account.Config{SMS: sms, Demo: cfg.Demo, Residents: residentFinder{a.areas}, SecretKey: cfg.SecretKey, Logger: log}
-	if err := acfg.Validate(); err != nil {
+	services, err := app_.New(ctx, d, app_.Config{SecretKey: cfg.SecretKey, Demo: cfg.Demo, SMS: sms, NATSURL: cfg.NATSURL, Logger: log})
+	if err != nil {
 		d.Close()
 		return nil, err
 	}
-	a.accounts = account.New(d, acfg)
-	return a, nil
+	return &app{App: services, cfg: cfg, log: log, db: d}, nil
 }
 
-func (a *app) Close() error { return a.db.Close() }
+func (a *app) Close() error { return errors.Join(a.App.Close(), a.db.Close()) }
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	var cfg Config
@@ -98,16 +82,16 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	log := a.log
 
 	if cfg.Demo {
-		if err := a.prepareDemo(ctx); err != nil {
+		if err := a.PrepareDemo(ctx); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
 	var index *geo.Index
-	if n, err := a.areas.BoundaryCount(ctx); err != nil {
+	if n, err := a.Areas.BoundaryCount(ctx); err != nil {
 		return err
 	} else if n > 0 {
 		start := time.Now()
-		if index, err = a.areas.BoundaryIndex(ctx); err != nil {
+		if index, err = a.Areas.BoundaryIndex(ctx); err != nil {
 			return err
 		}
 		log.Info("ward boundaries loaded", "wards", index.Stats().Features, "ms", time.Since(start).Milliseconds())
@@ -116,7 +100,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	srv, err := web.New(web.Config{Demo: cfg.Demo, SecureCookies: cfg.SecureCookies},
-		web.Deps{DB: a.db, Accounts: a.accounts, Areas: a.areas, Geo: index, Logger: log})
+		web.Deps{DB: a.db, Accounts: a.Accounts, Areas: a.Areas, Geo: index, Logger: log,
+			Jobs: a.Jobs, Broker: a.Broker, Groups: a.Groups, Notices: a.Notices, Requests: a.Requests})
 	if err != nil {
 		return err
 	}
@@ -132,7 +117,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	go a.housekeeping(ctx)
+	go a.Background(ctx)
 	log.Info("trothu serving", "addr", ln.Addr().String(), "database", string(a.db.Dialect), "demo", cfg.Demo, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -152,40 +137,4 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("stopped cleanly")
 	return nil
-}
-
-// prepareDemo makes sure the national tree, the boundaries and the demo
-// ward are there; each step is skipped when already done.
-func (a *app) prepareDemo(ctx context.Context) error {
-	if _, err := a.areas.Root(ctx); err != nil {
-		a.log.Info("demo: importing the national administrative tree")
-		if _, err := a.areas.ImportNational(ctx, nil, func(msg string) { a.log.Info("import", "step", msg) }); err != nil {
-			return err
-		}
-	}
-	if n, err := a.areas.BoundaryCount(ctx); err != nil {
-		return err
-	} else if n == 0 {
-		a.log.Info("demo: importing ward boundaries")
-		if err := importEmbeddedBoundaries(ctx, a); err != nil {
-			return err
-		}
-	}
-	return demo.Seed(ctx, a.db, a.areas, a.accounts, a.log)
-}
-
-// housekeeping prunes expired sessions and codes every hour.
-func (a *app) housekeeping(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if err := a.accounts.Prune(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("prune sessions", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

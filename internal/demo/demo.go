@@ -20,6 +20,9 @@ import (
 	"github.com/trothu/trothu/internal/account"
 	"github.com/trothu/trothu/internal/area"
 	"github.com/trothu/trothu/internal/db"
+	"github.com/trothu/trothu/internal/group"
+	"github.com/trothu/trothu/internal/notice"
+	"github.com/trothu/trothu/internal/request"
 	"github.com/trothu/trothu/internal/vntext"
 )
 
@@ -67,12 +70,40 @@ func Seeded(ctx context.Context, d *db.DB) (bool, error) {
 	return len(acc) > 0, err
 }
 
-// Seed fills the database with the demo ward unless it is already there.
-// The national tree must have been imported. It returns the first error.
-func Seed(ctx context.Context, d *db.DB, areas *area.Service, accounts *account.Service, log *slog.Logger) error {
-	if ok, err := Seeded(ctx, d); err != nil || ok {
+// Env is what seeding needs: the database and the room services.
+type Env struct {
+	DB       *db.DB
+	Areas    *area.Service
+	Accounts *account.Service
+	Groups   *group.Service
+	Notices  *notice.Service
+	Requests *request.Service
+	Log      *slog.Logger
+}
+
+// Seed fills the database with the demo ward unless it is already there,
+// then lets each room add its demo content (each room's seeding is
+// idempotent on its own). The national tree must have been imported. It
+// returns the first error.
+func Seed(ctx context.Context, env Env) error {
+	ok, err := Seeded(ctx, env.DB)
+	if err != nil {
 		return err
 	}
+	if !ok {
+		if err := seedWard(ctx, env.DB, env.Areas, env.Accounts, env.Log); err != nil {
+			return err
+		}
+	}
+	for _, seed := range []func(context.Context, Env) error{seedGroups, seedNotices, seedRequests} {
+		if err := seed(ctx, env); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func seedWard(ctx context.Context, d *db.DB, areas *area.Service, accounts *account.Service, log *slog.Logger) error {
 	root, err := areas.Root(ctx)
 	if err != nil {
 		return fmt.Errorf("demo needs the national tree (trothu import areas): %w", err)

@@ -26,10 +26,10 @@ import (
 	"time"
 
 	"github.com/trothu/trothu/internal/account"
+	"github.com/trothu/trothu/internal/app"
 	"github.com/trothu/trothu/internal/area"
 	"github.com/trothu/trothu/internal/db"
 	"github.com/trothu/trothu/internal/db/dbtest"
-	"github.com/trothu/trothu/internal/demo"
 	"github.com/trothu/trothu/internal/geo"
 	"github.com/trothu/trothu/internal/web"
 )
@@ -150,20 +150,23 @@ func buildEnv(d db.Dialect) (e *env, fail, skip string) {
 	}()
 	ctx := context.Background()
 	database := dbtest.Open(shared, d)
-	areas := area.NewService(database, testKey)
+	sms := &smsBox{last: map[string]string{}}
+	quiet := slog.New(slog.DiscardHandler)
+	services, err := app.New(ctx, database, app.Config{SecretKey: testKey, Demo: true, SMS: sms, Logger: quiet,
+		Account: func(c *account.Config) {
+			// Every test signs in from 127.0.0.1: the per-IP and per-minute
+			// limits (tested in the account room) would get in the way.
+			c.OTP = account.OTPConfig{Interval: time.Millisecond, PerHour: 100000, PerIPPerHour: 1000000}
+			c.Password = account.PasswordConfig{Argon2: account.Argon2Params{Memory: 64, Time: 1, Threads: 1}, MaxIPFailures: 1000000}
+		}})
+	if err != nil {
+		return nil, "services: " + err.Error(), ""
+	}
+	areas, accounts := services.Areas, services.Accounts
 	if _, err := areas.ImportNational(ctx, nil, nil); err != nil {
 		return nil, "import national: " + err.Error(), ""
 	}
-	sms := &smsBox{last: map[string]string{}}
-	quiet := slog.New(slog.DiscardHandler)
-	accounts := account.New(database, account.Config{
-		SMS: sms, Demo: true, Residents: residentFinder{areas}, SecretKey: testKey, Logger: quiet,
-		// Every test signs in from 127.0.0.1: the per-IP and per-minute
-		// limits (tested in the account room) would get in the way.
-		OTP:      account.OTPConfig{Interval: time.Millisecond, PerHour: 100000, PerIPPerHour: 1000000},
-		Password: account.PasswordConfig{Argon2: account.Argon2Params{Memory: 64, Time: 1, Threads: 1}, MaxIPFailures: 1000000},
-	})
-	if err := demo.Seed(ctx, database, areas, accounts, nil); err != nil {
+	if err := services.SeedDemo(ctx); err != nil {
 		return nil, "demo seed: " + err.Error(), ""
 	}
 	gix, err := loadGeo()
@@ -171,7 +174,8 @@ func buildEnv(d db.Dialect) (e *env, fail, skip string) {
 		return nil, "geo: " + err.Error(), ""
 	}
 	e = &env{name: string(d), db: database, areas: areas, accounts: accounts, sms: sms, tokens: map[string]string{}}
-	e.srv, e.URL, err = serve(web.Config{Demo: true}, web.Deps{DB: database, Accounts: accounts, Areas: areas, Geo: gix, Logger: quiet})
+	e.srv, e.URL, err = serve(web.Config{Demo: true}, web.Deps{DB: database, Accounts: accounts, Areas: areas, Geo: gix, Logger: quiet,
+		Jobs: services.Jobs, Broker: services.Broker, Groups: services.Groups, Notices: services.Notices, Requests: services.Requests})
 	if err != nil {
 		return nil, "web.New: " + err.Error(), ""
 	}
@@ -200,16 +204,6 @@ func (e *env) variant(t *testing.T, cfg web.Config, gix *geo.Index) string {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return hs.URL
-}
-
-type residentFinder struct{ areas *area.Service }
-
-func (f residentFinder) ResidentByPhone(ctx context.Context, phone string) (account.ResidentRef, error) {
-	r, err := f.areas.ResidentByPhone(ctx, phone)
-	if err != nil {
-		return account.ResidentRef{}, err
-	}
-	return account.ResidentRef{ResidentID: r.ResidentID, HouseholdID: r.HouseholdID, UnitID: r.UnitID, UnitPath: r.UnitPath, Name: r.Name}, nil
 }
 
 // smsBox keeps the last text sent to each phone.

@@ -16,6 +16,11 @@ import (
 	"github.com/trothu/trothu/internal/area"
 	"github.com/trothu/trothu/internal/db"
 	"github.com/trothu/trothu/internal/geo"
+	"github.com/trothu/trothu/internal/group"
+	"github.com/trothu/trothu/internal/jobs"
+	"github.com/trothu/trothu/internal/notice"
+	"github.com/trothu/trothu/internal/realtime"
+	"github.com/trothu/trothu/internal/request"
 )
 
 // Config holds what the web layer needs to know about the deployment.
@@ -33,6 +38,11 @@ type Deps struct {
 	Areas    *area.Service
 	Geo      *geo.Index
 	Logger   *slog.Logger
+	Jobs     *jobs.Queue
+	Broker   *realtime.Broker
+	Groups   *group.Service
+	Notices  *notice.Service
+	Requests *request.Service
 }
 
 // Server serves every HTTP route of trothu.
@@ -43,6 +53,11 @@ type Server struct {
 	areas     *area.Service
 	geo       *geo.Index
 	logger    *slog.Logger
+	jobs      *jobs.Queue
+	broker    *realtime.Broker
+	groups    *group.Service
+	notices   *notice.Service
+	requests  *request.Service
 	metrics   *metrics
 	assets    *assets
 	pages     map[string]*template.Template
@@ -57,6 +72,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s := &Server{
 		cfg: cfg, db: deps.DB, accounts: deps.Accounts, areas: deps.Areas, geo: deps.Geo,
 		logger: deps.Logger, mux: http.NewServeMux(),
+		jobs: deps.Jobs, broker: deps.Broker, groups: deps.Groups, notices: deps.Notices, requests: deps.Requests,
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()
@@ -118,6 +134,11 @@ func (s *Server) routes() {
 	s.handle("GET /lang/{lang}", s.setLang)
 	s.pageRoutes()
 	s.apiRoutesV1()
+	// Each room registers its pages and API in its own file (routes_*.go).
+	s.realtimeRoutes()
+	s.groupRoutes()
+	s.noticeRoutes()
+	s.requestRoutes()
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,4 @@
+package web
+
+// groupRoutes registers the groups pages and API routes.
+func (s *Server) groupRoutes() {}
