@@ -11,7 +11,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/trothu/trothu/internal/account"
 	"github.com/trothu/trothu/internal/area"
@@ -269,31 +268,6 @@ func roleList() string {
 		s = append(s, string(r))
 	}
 	return strings.Join(s, ", ")
-}
-
-func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: trothu bench geo-locate [--duration 10s]")
-	}
-	fs := flag.NewFlagSet("bench "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dur := fs.Duration("duration", 10*time.Second, "how long to measure (the floor is measured for as long again)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	switch args[0] {
-	case "geo-locate":
-		fmt.Fprintln(stderr, "geo-locate: loading the embedded boundaries and building the index…")
-		res, err := geo.LocateBench(*dur)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "geo-locate: %.0f lookups/s on one core (%.0f ns each); floor %.0f/s; ratio %.3f\n",
-			res.LookupsPerSecPerCore, res.NsPerLookup, res.FloorLookupsPerSec, res.Ratio)
-		return printJSON(stdout, res)
-	default:
-		return fmt.Errorf("unknown benchmark %q: want geo-locate", args[0])
-	}
 }
 
 // printJSON writes v as one line of JSON: benchmark output's last line is

@@ -23,6 +23,7 @@ import (
 // Config is what the services need from the deployment's configuration.
 type Config struct {
 	SecretKey []byte // ≥ 32 bytes
+	DataDir   string // where files (photos, attachments) are stored
 	Demo      bool
 	SMS       account.SMSSender // nil: codes go to the log
 	NATSURL   string            // empty: in-process events only
