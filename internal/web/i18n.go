@@ -1,9 +1,19 @@
 package web
 
+// catalogs lists every room's strings: key → {Vietnamese, English}. Rooms
+// keep their strings in their own file (i18n_<room>.go) and add the map here.
+var catalogs = []map[string][2]string{catalog}
+
 // translate returns the text for key in lang; Vietnamese is the default
 // and the fallback. A missing key shows itself, so tests catch it.
 func translate(lang, key string) string {
-	m, ok := catalog[key]
+	var m [2]string
+	ok := false
+	for _, c := range catalogs {
+		if m, ok = c[key]; ok {
+			break
+		}
+	}
 	if !ok {
 		return key
 	}
