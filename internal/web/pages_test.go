@@ -1,13 +1,16 @@
 package web_test
 
 import (
+	"encoding/base32"
 	"io"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/trothu/trothu/internal/account"
 	"github.com/trothu/trothu/internal/area"
 )
 
@@ -141,4 +144,62 @@ func TestEnglishSwitchAndAssets(t *testing.T) {
 			t.Fatalf("GET %s: got %d, Cache-Control %q", m[1], code, hdr.Get("Cache-Control"))
 		}
 	})
+}
+
+func TestAccountPageTOTP(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		tok := e.signIn(t, "0900000006") // police officer
+		if code, body, _ := e.page(t, "GET", "/account", tok, nil); code != http.StatusOK || !strings.Contains(body, "Xác thực hai lớp") {
+			t.Fatalf("GET /account: got %d", code)
+		}
+		same := map[string]string{"Origin": e.URL, "Sec-Fetch-Site": "same-origin"}
+		code, body, _ := e.page(t, "POST", "/account/totp", tok, same)
+		m := regexp.MustCompile(`id="totp-secret">([A-Z2-7]+)<`).FindStringSubmatch(body)
+		if code != http.StatusOK || m == nil {
+			t.Fatalf("POST /account/totp: got %d, no secret shown", code)
+		}
+		// A wrong code does not turn it on.
+		if code, body := e.form(t, "/account/totp/confirm", tok, "code=000000"); code == http.StatusSeeOther || !strings.Contains(body, "alert error") {
+			t.Fatalf("wrong TOTP code: got %d, want an error on the page", code)
+		}
+		secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(m[1])
+		if err != nil {
+			t.Fatalf("secret %q: %v", m[1], err)
+		}
+		now := time.Now()
+		if code, _ := e.form(t, "/account/totp/confirm", tok, "code="+account.TOTPCode(secret, now)); code != http.StatusSeeOther {
+			t.Fatalf("right TOTP code: got %d, want 303", code)
+		}
+		if _, body, _ := e.page(t, "GET", "/account", tok, nil); !strings.Contains(body, "Đang bật") {
+			t.Fatalf("after confirming, the account page does not say TOTP is on")
+		}
+		// Password sign-in now needs the code.
+		pw := map[string]string{"phone": "0900000006", "password": "trothu-demo-2026"}
+		if st, _ := e.do(t, "POST", "/auth/password", "", pw); st == http.StatusOK {
+			t.Fatalf("password sign-in without TOTP: got 200, want refusal")
+		}
+		pw["totp"] = account.TOTPCode(secret, now.Add(30*time.Second))
+		e.must(t, http.StatusOK, "POST", "/auth/password", "", pw)
+	})
+}
+
+// form posts a same-origin form with the session cookie.
+func (e *env) form(t *testing.T, path, token, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", e.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", e.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.AddCookie(&http.Cookie{Name: "trothu_session", Value: token})
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }

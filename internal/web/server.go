@@ -133,6 +133,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /static/", s.assets)
 	s.handle("GET /lang/{lang}", s.setLang)
 	s.pageRoutes()
+	s.accountRoutes()
 	s.apiRoutesV1()
 	// Each room registers its pages and API in its own file (routes_*.go).
 	s.realtimeRoutes()
