@@ -52,34 +52,6 @@ func apiQueryFlags(v string) (area.Flags, error) {
 	return area.ParseFlags(v)
 }
 
-func (s *Server) apiHouseholdCreate(w http.ResponseWriter, r *http.Request) {
-	var in area.HouseholdInput
-	if err := decodeJSON(r, &in); err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	h, err := s.areas.CreateHousehold(r.Context(), principalOf(r), in)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, h)
-}
-
-func (s *Server) apiHousehold(w http.ResponseWriter, r *http.Request) {
-	id, err := apiPathID(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	h, err := s.areas.Household(r.Context(), principalOf(r), id)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h)
-}
-
 func (s *Server) apiMyHousehold(w http.ResponseWriter, r *http.Request) {
 	h, err := s.areas.MyHousehold(r.Context(), principalOf(r))
 	if err != nil {
@@ -131,19 +103,6 @@ func (s *Server) apiHouseholdUpdate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h)
 }
 
-func (s *Server) apiHouseholdDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := apiPathID(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	if err := s.areas.DeleteHousehold(r.Context(), principalOf(r), id); err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 type householdMove struct {
 	UnitID int64 `json:"unit_id"`
 }
@@ -165,60 +124,6 @@ func (s *Server) apiHouseholdMove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, h)
-}
-
-func (s *Server) apiResidentCreate(w http.ResponseWriter, r *http.Request) {
-	id, err := apiPathID(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	var in area.ResidentInput
-	if err := decodeJSON(r, &in); err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	res, err := s.areas.AddResident(r.Context(), principalOf(r), id, in)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, res)
-}
-
-// apiResidentUpdate replaces a resident's details: the body is the whole
-// area.ResidentInput, as area.UpdateResident takes it (an empty citizen_id
-// keeps the stored number; clear_citizen_id removes it).
-func (s *Server) apiResidentUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := apiPathID(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	var in area.ResidentInput
-	if err := decodeJSON(r, &in); err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	res, err := s.areas.UpdateResident(r.Context(), principalOf(r), id, in)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
-}
-
-func (s *Server) apiResidentDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := apiPathID(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	if err := s.areas.DeleteResident(r.Context(), principalOf(r), id); err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 type citizenIDResponse struct {

@@ -178,16 +178,3 @@ func (s *Server) apiUnitRename(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, u)
 }
-
-func (s *Server) apiUnitDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := apiPathID(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	if err := s.areas.DeleteUnit(r.Context(), principalOf(r), id); err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}

@@ -53,15 +53,6 @@ func (s *Server) demoAccounts(r *http.Request) []DemoAccount {
 	return acc
 }
 
-// pathID parses the {id} path value; a malformed id is a not-found page.
-func pathID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, apperr.NotFoundf("trang", "Page")
-	}
-	return id, nil
-}
-
 type homeData struct {
 	Units []grantUnit
 }

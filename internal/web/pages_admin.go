@@ -126,7 +126,7 @@ func (s *Server) rolesGrant(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) rolesRevoke(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := apiPathID(r, "id")
 	if err != nil {
 		s.pageError(w, r, err)
 		return

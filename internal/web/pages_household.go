@@ -35,7 +35,7 @@ func (s *Server) myHouseholdPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) householdPage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := apiPathID(r, "id")
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -79,7 +79,7 @@ func commune(crumbs []area.Unit, u area.Unit) area.Unit {
 }
 
 func (s *Server) householdUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := apiPathID(r, "id")
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -122,7 +122,7 @@ func (s *Server) householdFormError(w http.ResponseWriter, r *http.Request, id i
 }
 
 func (s *Server) householdDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := apiPathID(r, "id")
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -151,7 +151,7 @@ func residentForm(r *http.Request) (area.ResidentInput, error) {
 }
 
 func (s *Server) residentCreate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := apiPathID(r, "id")
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -169,7 +169,7 @@ func (s *Server) residentCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) residentUpdate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := apiPathID(r, "id")
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -192,7 +192,7 @@ func (s *Server) residentUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) residentDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := apiPathID(r, "id")
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -212,7 +212,7 @@ func (s *Server) residentDelete(w http.ResponseWriter, r *http.Request) {
 // residentRevealCitizenID answers the htmx "show" button with the number
 // in place of the mask; the reveal is audited by the area room.
 func (s *Server) residentRevealCitizenID(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := apiPathID(r, "id")
 	if err != nil {
 		s.pageError(w, r, err)
 		return

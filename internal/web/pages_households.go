@@ -42,7 +42,7 @@ func flagOptions(lang string) []flagOpt {
 }
 
 func (s *Server) householdsPage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := apiPathID(r, "id")
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -129,7 +129,7 @@ func householdForm(r *http.Request, unitID int64) (area.HouseholdInput, error) {
 }
 
 func (s *Server) householdCreate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := apiPathID(r, "id")
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -152,7 +152,7 @@ func (s *Server) householdCreate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) householdsImport(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := apiPathID(r, "id")
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -177,7 +177,7 @@ func (s *Server) householdsImport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) householdsExport(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := apiPathID(r, "id")
 	if err != nil {
 		s.pageError(w, r, err)
 		return

@@ -32,7 +32,7 @@ func (s *Server) unitsRootPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) unitPage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := apiPathID(r, "id")
 	if err != nil {
 		s.pageError(w, r, err)
 		return
@@ -81,7 +81,7 @@ func (s *Server) showUnit(w http.ResponseWriter, r *http.Request, id int64, code
 }
 
 func (s *Server) unitCreateChild(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := apiPathID(r, "id")
 	if err != nil {
 		s.pageError(w, r, err)
 		return

@@ -1,0 +1,78 @@
+package web
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/trothu/trothu/internal/account"
+)
+
+// Most API routes have one of four shapes: read a resource by its {id},
+// delete it, create from a JSON body, or change it by {id} with a JSON
+// body. These adapters turn a room's service method of the matching
+// signature into the handler, so each such route is one line in
+// apiRoutesV1 and every one parses and answers errors the same way.
+
+// apiGet answers GET /…/{id} with the service's result.
+func apiGet[Out any](s *Server, call func(context.Context, *account.Principal, int64) (Out, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := apiPathID(r, "id")
+		if err == nil {
+			var out Out
+			if out, err = call(r.Context(), principalOf(r), id); err == nil {
+				writeJSON(w, http.StatusOK, out)
+				return
+			}
+		}
+		s.apiError(w, r, err)
+	}
+}
+
+// apiDelete answers DELETE /…/{id} with 204.
+func apiDelete(s *Server, call func(context.Context, *account.Principal, int64) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := apiPathID(r, "id")
+		if err == nil {
+			if err = call(r.Context(), principalOf(r), id); err == nil {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		s.apiError(w, r, err)
+	}
+}
+
+// apiCreate answers a POST whose JSON body is the service's input, with 201.
+func apiCreate[In, Out any](s *Server, call func(context.Context, *account.Principal, In) (Out, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in In
+		err := decodeJSON(r, &in)
+		if err == nil {
+			var out Out
+			if out, err = call(r.Context(), principalOf(r), in); err == nil {
+				writeJSON(w, http.StatusCreated, out)
+				return
+			}
+		}
+		s.apiError(w, r, err)
+	}
+}
+
+// apiWithBody answers a request to /…/{id} whose JSON body is the service's
+// input, with code.
+func apiWithBody[In, Out any](s *Server, code int, call func(context.Context, *account.Principal, int64, In) (Out, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := apiPathID(r, "id")
+		if err == nil {
+			var in In
+			if err = decodeJSON(r, &in); err == nil {
+				var out Out
+				if out, err = call(r.Context(), principalOf(r), id, in); err == nil {
+					writeJSON(w, code, out)
+					return
+				}
+			}
+		}
+		s.apiError(w, r, err)
+	}
+}
