@@ -140,3 +140,42 @@ func TestRebind(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+// The durability settings are what the server relies on: WAL, FULL sync
+// (an acknowledged write survives a power cut), enforced foreign keys, and
+// read-only readers.
+func TestSQLitePragmas(t *testing.T) {
+	d := dbtest.Open(t, db.SQLite)
+	ctx := context.Background()
+	for q, want := range map[string]string{
+		"PRAGMA journal_mode": "wal",
+		"PRAGMA synchronous":  "2",
+		"PRAGMA foreign_keys": "1",
+		"PRAGMA query_only":   "1",
+	} {
+		var got string
+		if err := d.QueryRow(ctx, q).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("read pool %s: got %s, want %s", q, got, want)
+		}
+	}
+	for q, want := range map[string]string{"PRAGMA synchronous": "2", "PRAGMA foreign_keys": "1", "PRAGMA query_only": "0"} {
+		var got string
+		err := d.Write(ctx, func(tx *db.Tx) error { return tx.QueryRow(ctx, q).Scan(&got) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("writer %s: got %s, want %s", q, got, want)
+		}
+	}
+	err := d.Write(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO households(unit_id, unit_path, address, address_fold, created_at, updated_at) VALUES (999999, '/x/', 'a', 'a', 0, 0)")
+		return err
+	})
+	if !db.IsForeignKeyViolation(err) {
+		t.Errorf("insert with a dangling unit_id: got %v, want a foreign-key violation", err)
+	}
+}
