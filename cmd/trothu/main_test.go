@@ -28,7 +28,7 @@ func trothu(t *testing.T, data string, stdin string, args ...string) (string, er
 		os.Stdin = in
 		defer func() { os.Stdin = old }()
 	}
-	full := append([]string{args[0]}, args[1:]...)
+	var full []string
 	if args[0] == "import" || args[0] == "user" {
 		full = append([]string{args[0], args[1], "--data", data}, args[2:]...)
 	} else {
