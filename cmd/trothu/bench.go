@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -43,8 +42,6 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	return b(ctx, args[1:], stdout, stderr)
 }
-
-var errNotBuilt = errors.New("this benchmark is not built yet")
 
 func benchGeoLocate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench geo-locate", flag.ContinueOnError)

@@ -75,7 +75,14 @@ const (
 	ActGrantRoles       Action = "roles.grant"
 	ActViewAccounts     Action = "accounts.view"
 	ActViewAudit        Action = "audit.view"
-	ActImportAreas      Action = "areas.import" // national data: administrators only
+	ActImportAreas      Action = "areas.import"      // national data: administrators only
+	ActSendNotice       Action = "notices.send"      // send announcements to a subtree; add a local note below
+	ActViewReach        Action = "notices.reach"     // reach roll-ups and the unreached list (addresses, heads)
+	ActProxyAck         Action = "notices.proxy_ack" // record "told in person" for a household
+	ActHandleRequests   Action = "requests.handle"   // see reporters, assign, reply, change status, file on behalf
+	ActExportRequests   Action = "requests.export"   // CSV / XLSX export of the request queue
+	ActAdminRequests    Action = "requests.admin"    // service types, Open311 API keys, the working-hours calendar
+	ActManageGroups     Action = "groups.manage"     // create community groups on a unit; moderate every group of its subtree
 )
 
 var allowed = map[Action][]Role{
@@ -90,6 +97,13 @@ var allowed = map[Action][]Role{
 	ActViewAccounts:     {RoleOfficial, RoleLeader, RoleAdmin},
 	ActViewAudit:        {RoleLeader, RoleAdmin},
 	ActImportAreas:      {RoleAdmin},
+	ActSendNotice:       {RoleGroupHead, RoleNeighbourhoodHead, RoleOfficial, RoleLeader, RoleAdmin},
+	ActViewReach:        {RoleGroupHead, RoleNeighbourhoodHead, RolePolice, RoleHealthStaff, RoleOfficial, RoleLeader, RoleAdmin},
+	ActProxyAck:         {RoleVolunteer, RoleGroupHead, RoleNeighbourhoodHead, RolePolice, RoleOfficial, RoleLeader, RoleAdmin},
+	ActHandleRequests:   {RoleGroupHead, RoleNeighbourhoodHead, RolePolice, RoleHealthStaff, RoleOfficial, RoleLeader, RoleAdmin},
+	ActExportRequests:   {RolePolice, RoleOfficial, RoleLeader, RoleAdmin},
+	ActAdminRequests:    {RoleAdmin},
+	ActManageGroups:     {RoleGroupHead, RoleNeighbourhoodHead, RolePolice, RoleOfficial, RoleLeader, RoleAdmin},
 }
 
 // Grant is a role held on a unit subtree.

@@ -65,6 +65,7 @@ type env struct {
 	db       *db.DB
 	areas    *area.Service
 	accounts *account.Service
+	app      *app.App // every room's service, for setting up data
 	sms      *smsBox
 	seq      atomic.Int64
 
@@ -152,7 +153,7 @@ func buildEnv(d db.Dialect) (e *env, fail, skip string) {
 	database := dbtest.Open(shared, d)
 	sms := &smsBox{last: map[string]string{}}
 	quiet := slog.New(slog.DiscardHandler)
-	services, err := app.New(ctx, database, app.Config{SecretKey: testKey, Demo: true, SMS: sms, Logger: quiet,
+	services, err := app.New(ctx, database, app.Config{SecretKey: testKey, Demo: true, SMS: sms, Logger: quiet, DataDir: shared.TempDir(),
 		Account: func(c *account.Config) {
 			// Every test signs in from 127.0.0.1: the per-IP and per-minute
 			// limits (tested in the account room) would get in the way.
@@ -173,7 +174,7 @@ func buildEnv(d db.Dialect) (e *env, fail, skip string) {
 	if err != nil {
 		return nil, "geo: " + err.Error(), ""
 	}
-	e = &env{name: string(d), db: database, areas: areas, accounts: accounts, sms: sms, tokens: map[string]string{}}
+	e = &env{name: string(d), db: database, areas: areas, accounts: accounts, sms: sms, tokens: map[string]string{}, app: services}
 	e.srv, e.URL, err = serve(web.Config{Demo: true}, web.Deps{DB: database, Accounts: accounts, Areas: areas, Geo: gix, Logger: quiet,
 		Jobs: services.Jobs, Broker: services.Broker, Groups: services.Groups, Notices: services.Notices, Requests: services.Requests})
 	if err != nil {

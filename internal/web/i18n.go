@@ -2,7 +2,7 @@ package web
 
 // catalogs lists every room's strings: key → {Vietnamese, English}. Rooms
 // keep their strings in their own file (i18n_<room>.go) and add the map here.
-var catalogs = []map[string][2]string{catalog}
+var catalogs = []map[string][2]string{catalog, noticesCatalog, groupsCatalog, requestsCatalog}
 
 // translate returns the text for key in lang; Vietnamese is the default
 // and the fallback. A missing key shows itself, so tests catch it.

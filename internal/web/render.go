@@ -83,6 +83,9 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 		},
 		"hasFlag": func(f area.Flags, v int) bool { return f&area.Flags(v) != 0 },
 	}
+	for k, v := range noticeFuncs { // the notice room's template functions (notice_funcs.go)
+		funcs[k] = v
+	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, err

@@ -1,4 +1,10 @@
 package web
 
-// groupRoutes registers the groups pages and API routes.
-func (s *Server) groupRoutes() {}
+// groupRoutes registers the group room's pages and JSON API.
+func (s *Server) groupRoutes() {
+	if s.groups == nil {
+		return
+	}
+	s.groupAPIRoutes()
+	s.groupPageRoutes()
+}

@@ -1,4 +1,42 @@
 package web
 
-// noticeRoutes registers the notices pages and API routes.
-func (s *Server) noticeRoutes() {}
+// noticeRoutes registers the announcement pages, their JSON API and the
+// service worker that shows Web Push notifications.
+func (s *Server) noticeRoutes() {
+	if s.notices == nil {
+		return
+	}
+	s.handle("GET /sw.js", s.serviceWorker)
+
+	s.handle("GET /notices", s.noticesPage)
+	s.handle("GET /notices/new", s.noticeComposePage)
+	s.handle("POST /notices", s.noticeCreate)
+	s.handle("POST /notices/prefs", s.noticePrefsSave)
+	s.handle("GET /notices/{id}", s.noticePage)
+	s.handle("POST /notices/{id}/ack", s.noticeAck)
+	s.handle("POST /notices/{id}/notes", s.noticeNoteAdd)
+	s.handle("GET /notices/{id}/reach", s.noticeReachPage)
+	s.handle("GET /notices/{id}/unreached", s.noticeUnreachedPage)
+	s.handle("GET /notices/{id}/unreached.csv", s.noticeUnreachedCSV)
+	s.handle("GET /notices/{id}/unreached.xlsx", s.noticeUnreachedXLSX)
+	s.handle("POST /notices/{id}/households/{hid}/ack", s.noticeProxyAck)
+	s.handle("GET /notices/{id}/attachments/{aid}", s.noticeAttachment)
+	s.handle("GET /units/{id}/notices", s.noticeHistoryPage)
+
+	s.api("POST", "/notices", apiCreate(s, s.notices.Create))
+	s.api("POST", "/notices/preview", s.apiNoticePreview)
+	s.api("GET", "/notices", s.apiNoticeList)
+	s.api("GET", "/notices/inbox", s.apiNoticeInbox)
+	s.api("GET", "/notices/{id}", apiGet(s, s.notices.Get))
+	s.api("POST", "/notices/{id}/ack", apiGet(s, s.notices.Ack)) // no body: the signed-in member's household
+	s.api("POST", "/notices/{id}/notes", s.apiNoticeNote)
+	s.api("POST", "/notices/{id}/attachments", s.apiNoticeAttach)
+	s.api("POST", "/notices/{id}/households/{hid}/ack", s.apiNoticeProxyAck)
+	s.api("GET", "/notices/{id}/reach", s.apiNoticeReach)
+	s.api("GET", "/notices/{id}/unreached", s.apiNoticeUnreached)
+	s.api("GET", "/units/{id}/notice-history", s.apiNoticeHistory)
+	s.api("GET", "/push/key", s.apiPushKey)
+	s.api("POST", "/push/subscriptions", s.apiPushSubscribe)
+	s.api("GET", "/me/notify-prefs", s.apiNotifyPrefs)
+	s.api("PUT", "/me/notify-prefs", s.apiNotifyPrefsSet)
+}

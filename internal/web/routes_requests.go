@@ -1,4 +1,42 @@
 package web
 
-// requestRoutes registers the requests pages and API routes.
-func (s *Server) requestRoutes() {}
+// requestRoutes registers the request room's pages, JSON API and the
+// Open311 GeoReport v2 endpoints. The geo index arrives with the server's
+// dependencies, so it is handed to the request service here for routing
+// by GPS.
+func (s *Server) requestRoutes() {
+	if s.requests == nil {
+		return
+	}
+	if s.geo != nil {
+		s.requests.SetLocator(s.geo)
+	}
+	s.api("GET", "/request-types", s.apiRequestTypes)
+	s.api("POST", "/request-types", s.apiRequestTypeSave)
+	s.api("GET", "/request-calendar", s.apiRequestCalendar)
+	s.api("PUT", "/request-calendar", s.apiRequestCalendarSave)
+	s.api("GET", "/requests/route", s.apiRequestRoute)
+	s.api("GET", "/requests/nearby", s.apiRequestNearby)
+	s.api("GET", "/requests", s.apiRequestPublicList)
+	s.api("POST", "/requests", s.apiRequestCreate)
+	s.api("GET", "/requests/queue", s.apiRequestQueue)
+	s.api("GET", "/requests/queue/export", s.apiRequestExport)
+	s.api("POST", "/requests/queue/assign", s.apiRequestBulkAssign)
+	s.api("GET", "/requests/mine", s.apiRequestMine)
+	s.api("GET", "/requests/{id}", s.apiRequestGet)
+	s.api("GET", "/requests/{id}/timeline", s.apiRequestTimeline)
+	s.api("POST", "/requests/{id}/actions", s.apiRequestAction)
+	s.api("POST", "/requests/{id}/confirm", s.apiRequestConfirm)
+	s.api("POST", "/requests/{id}/reopen", s.apiRequestReopen)
+	s.api("POST", "/requests/{id}/rating", s.apiRequestRate)
+	s.api("PUT", "/requests/{id}/follow", s.apiRequestFollow)
+	s.api("DELETE", "/requests/{id}/follow", s.apiRequestUnfollow)
+	s.api("GET", "/units/{id}/request-stats", s.apiRequestStats)
+	s.api("GET", "/me/request-notifications", s.apiRequestNotifications)
+	s.api("GET", "/open311-keys", s.apiOpen311Keys)
+	s.api("POST", "/open311-keys", s.apiOpen311KeyCreate)
+	s.api("DELETE", "/open311-keys/{id}", s.apiOpen311KeyRevoke)
+
+	s.open311Routes()
+	s.requestPageRoutes()
+}

@@ -64,6 +64,7 @@ type Server struct {
 	mux       *http.ServeMux
 	apiRoutes []string // "METHOD /api/v1/…" patterns, checked against the OpenAPI document
 	openAPI   []byte
+	topicAuth map[string]TopicAuthorizer // /events ?topic= kinds → who may subscribe (events.go)
 }
 
 // New builds the server and its routes. It returns an error if the embedded

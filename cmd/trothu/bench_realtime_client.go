@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// The load generator of `trothu bench realtime-fanout` runs in a process
+// of its own (the bench re-executes the binary with --client), so that its
+// CPU is not the server's. It opens one /events stream per token, answers
+// the bench's commands on stdin and reports on stdout, one line each:
+//
+//	reset        → "ok": forget the latencies and counts so far
+//	report       → a JSON rtReport of what arrived since the reset
+//	close        → "closed": end every stream
+//	sink         → "sink ADDR": accept raw TCP connections and discard
+//	               what arrives (the floor's far end)
+//	quit         → exit
+//
+// Each message's body is "t=UNIXNANO;s=SEQ": the time the bench sent it,
+// so the latency is the arrival time minus that (one machine, one clock).
+type rtReport struct {
+	Deliveries int64   `json:"deliveries"`
+	P50Ms      float64 `json:"p50_ms"`
+	P99Ms      float64 `json:"p99_ms"`
+	MaxMs      float64 `json:"max_ms"`
+	Streams    int64   `json:"streams"`
+	Reconnects int64   `json:"ended"`
+	SinkBytes  int64   `json:"sink_bytes"`
+}
+
+// rtHist counts latencies in 50-µs buckets up to 5 s.
+type rtHist struct{ b [100001]atomic.Int64 }
+
+func (h *rtHist) add(d time.Duration) {
+	i := int(d / (50 * time.Microsecond))
+	if i < 0 {
+		i = 0
+	}
+	if i >= len(h.b) {
+		i = len(h.b) - 1
+	}
+	h.b[i].Add(1)
+}
+
+func (h *rtHist) reset() {
+	for i := range h.b {
+		h.b[i].Store(0)
+	}
+}
+
+// quantiles returns the count and the p50, p99 and max in ms.
+func (h *rtHist) quantiles() (n int64, p50, p99, maxMs float64) {
+	counts := make([]int64, len(h.b))
+	for i := range h.b {
+		counts[i] = h.b[i].Load()
+		n += counts[i]
+	}
+	if n == 0 {
+		return 0, 0, 0, 0
+	}
+	at := func(q float64) float64 {
+		want := int64(q * float64(n))
+		var c int64
+		for i, v := range counts {
+			c += v
+			if c > want || (c == n && v > 0) {
+				return float64(i+1) * 0.05
+			}
+		}
+		return 0
+	}
+	for i := len(counts) - 1; i >= 0; i-- {
+		if counts[i] > 0 {
+			maxMs = float64(i+1) * 0.05
+			break
+		}
+	}
+	return n, at(0.50), at(0.99), maxMs
+}
+
+func benchRealtimeClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench realtime-fanout --client", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Bool("client", true, "run as the load generator")
+	url := fs.String("url", "", "the server")
+	tokens := fs.String("tokens", "", "file of bearer tokens, one a line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(*tokens)
+	if err != nil {
+		return err
+	}
+	toks := strings.Fields(string(raw))
+	var hist rtHist
+	var streams, ended, sinkBytes atomic.Int64
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tr := &http.Transport{MaxIdleConnsPerHost: len(toks), DisableCompression: true}
+	client := &http.Client{Transport: tr}
+	var ready sync.WaitGroup
+	ready.Add(len(toks))
+	sem := make(chan struct{}, 100)
+	for _, tok := range toks {
+		sem <- struct{}{}
+		go func(tok string) {
+			once := sync.OnceFunc(ready.Done)
+			defer once()
+			defer ended.Add(1)
+			req, _ := http.NewRequestWithContext(ctx, "GET", *url+"/events", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			res, err := client.Do(req)
+			<-sem
+			if err != nil {
+				fmt.Fprintln(stderr, "client: connect:", err)
+				return
+			}
+			defer res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				fmt.Fprintln(stderr, "client: status", res.StatusCode)
+				return
+			}
+			streams.Add(1)
+			br := bufio.NewReaderSize(res.Body, 4096)
+			marker := []byte(`"body":"t=`)
+			for {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					return
+				}
+				if bytes.HasPrefix(line, []byte("event: ready")) {
+					once()
+					continue
+				}
+				i := bytes.Index(line, marker)
+				if i < 0 {
+					continue
+				}
+				rest := line[i+len(marker):]
+				j := bytes.IndexByte(rest, ';')
+				if j < 0 {
+					continue
+				}
+				sent, err := strconv.ParseInt(string(rest[:j]), 10, 64)
+				if err == nil {
+					hist.add(time.Duration(time.Now().UnixNano() - sent))
+				}
+			}
+		}(tok)
+	}
+	ready.Wait()
+	fmt.Fprintf(stdout, "ready %d\n", streams.Load())
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		switch cmd := in.Text(); cmd {
+		case "reset":
+			hist.reset()
+			fmt.Fprintln(stdout, "ok")
+		case "report":
+			n, p50, p99, mx := hist.quantiles()
+			b, _ := json.Marshal(rtReport{Deliveries: n, P50Ms: p50, P99Ms: p99, MaxMs: mx, Streams: streams.Load(), Reconnects: ended.Load(), SinkBytes: sinkBytes.Load()})
+			fmt.Fprintln(stdout, string(b))
+		case "close":
+			cancel()
+			for ended.Load() < int64(len(toks)) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			tr.CloseIdleConnections()
+			fmt.Fprintln(stdout, "closed")
+		case "sink":
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			defer ln.Close()
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() {
+						buf := make([]byte, 4096)
+						for {
+							n, err := c.Read(buf)
+							sinkBytes.Add(int64(n))
+							if err != nil {
+								c.Close()
+								return
+							}
+						}
+					}()
+				}
+			}()
+			fmt.Fprintln(stdout, "sink "+ln.Addr().String())
+		case "quit":
+			return nil
+		}
+	}
+	return in.Err()
+}
+
+// rtClient is the load generator process.
+type rtClient struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+func startRealtimeClient(ctx context.Context, base, tokens string, stderr io.Writer) (*rtClient, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "bench", "realtime-fanout", "--client", "--url", base, "--tokens", tokens)
+	cmd.Stderr = stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	return &rtClient{cmd: cmd, in: in, out: sc}, nil
+}
+
+func (c *rtClient) read() (string, error) {
+	if !c.out.Scan() {
+		if err := c.out.Err(); err != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("load generator exited")
+	}
+	return c.out.Text(), nil
+}
+
+func (c *rtClient) send(cmd string) (string, error) {
+	if _, err := io.WriteString(c.in, cmd+"\n"); err != nil {
+		return "", err
+	}
+	return c.read()
+}
+
+func (c *rtClient) reset() error { _, err := c.send("reset"); return err }
+
+func (c *rtClient) report(r *rtReport) error {
+	line, err := c.send("report")
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal([]byte(line), r)
+}
+
+func (c *rtClient) closeStreams() error { _, err := c.send("close"); return err }
+
+func (c *rtClient) quit() {
+	_, _ = io.WriteString(c.in, "quit\n")
+	_ = c.in.Close()
+	_ = c.cmd.Wait()
+}
+
+// socketFloor opens n raw TCP connections to the generator's sink and
+// writes a group message's frame `writes` times round-robin from
+// GOMAXPROCS goroutines, one write each: the least a server can do per
+// delivery. It returns the CPU nanoseconds per write.
+func socketFloor(cl *rtClient, n, writes int) (float64, error) {
+	line, err := cl.send("sink")
+	if err != nil {
+		return 0, err
+	}
+	addr := strings.TrimPrefix(line, "sink ")
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return 0, err
+		}
+		conns = append(conns, c)
+	}
+	frame := []byte("id: 0a1b2c3d-123456\nevent: message\ndata: {\"topic\":\"group:7\",\"data\":{\"id\":123456,\"group_id\":7,\"author_id\":1000000,\"author_name\":\"Cán bộ bench\",\"body\":\"t=1764230400000000000;s=123\",\"created_at\":1764230400000,\"replies\":0}}\n\n")
+	writes = max(writes, n)
+	workers := runtime.GOMAXPROCS(0)
+	cpu0 := cpuTime()
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	for wk := 0; wk < workers; wk++ {
+		wg.Add(1)
+		go func(wk int) {
+			defer wg.Done()
+			for i := wk; i < writes; i += workers {
+				if _, err := conns[i%n].Write(frame); err != nil {
+					failed.Store(true)
+					return
+				}
+			}
+		}(wk)
+	}
+	wg.Wait()
+	cpu := cpuTime() - cpu0
+	if failed.Load() {
+		return 0, fmt.Errorf("floor: a socket write failed")
+	}
+	return float64(cpu.Nanoseconds()) / float64(writes), nil
+}
+
+// cpuTime is the process's user + system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rssBytes is the process's resident set size (Linux), or 0.
+func rssBytes() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func heapBytes() int64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse + m.StackInuse)
+}

@@ -1,0 +1,281 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/trothu/trothu/internal/db"
+	"github.com/trothu/trothu/internal/db/dbtest"
+)
+
+// TestGroupChatInBrowser is the group room's headline flow: two residents
+// in two browsers; one posts a message with a photo and the other sees it
+// without reloading; the second loses its connection, misses messages and
+// sees each of them once when it reconnects; a reported message hidden by
+// the tổ head disappears from the members' open pages.
+func TestGroupChatInBrowser(t *testing.T) {
+	srv := startDemo(t, db.SQLite)
+	base := srv.URL
+
+	// The tổ head invites a resident of another tổ into Tổ 1's group.
+	head := browser(t)
+	signInAs(t, head, base, "0900000005")
+	do(t, head, "my groups", chromedp.Navigate(base+"/groups"), chromedp.WaitVisible("#groups"))
+	groupURL := get(t, head, "tổ 1 group link", chromedp.Evaluate[string](
+		`[...document.querySelectorAll("#groups a.item")].find(a => a.textContent.includes("Tổ 1 — Khu phố 1")).href`))
+	do(t, head, "make an invite link",
+		chromedp.Navigate(groupURL+"/invites"),
+		chromedp.Click(`form[action$="/invites"] button`),
+		chromedp.WaitVisible("#new-invite input"),
+	)
+	invite := get(t, head, "invite link", chromedp.Value("#new-invite input"))
+
+	b := browser(t)
+	signInAs(t, b, base, "0900000011")
+	do(t, b, "accept the invite", chromedp.Navigate(invite), chromedp.Click(`form[action^="/join/"] button`), chromedp.WaitVisible("#chat"))
+
+	a := browser(t)
+	signInAs(t, a, base, "0900000010")
+	do(t, a, "open the chat", chromedp.Navigate(groupURL), chromedp.WaitVisible("#compose"))
+	do(t, b, "mark the page", chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+
+	photo := filepath.Join(t.TempDir(), "o-ga.png")
+	writePNG(t, photo)
+	do(t, a, "post a message with a photo",
+		chromedp.SendKeys("#body", "Ổ gà lớn trước nhà số 12, bà con đi cẩn thận"),
+		chromedp.SetUploadFiles("#photo", []string{photo}),
+		chromedp.Click("#send"),
+	)
+	do(t, b, "the other resident sees it", chromedp.WaitVisible(`#messages li.msg a.photo img`))
+	text := get(t, b, "chat text", chromedp.Text("#messages"))
+	if !strings.Contains(text, "Ổ gà lớn trước nhà số 12") {
+		t.Fatalf("second resident's chat: got %q, want the new message", text)
+	}
+	if ok := get(t, b, "no reload", chromedp.Evaluate[bool](`window.notReloaded === true`)); !ok {
+		t.Fatal("second resident's page: got reloaded, want the message to arrive in place")
+	}
+	src := get(t, b, "photo URL", chromedp.AttributeValue(`#messages li.msg a.photo img`, "src")).Value
+	if res, err := http.Get(base + src); err != nil || res.StatusCode != http.StatusUnauthorized && res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusSeeOther && res.StatusCode != http.StatusOK {
+		t.Fatalf("photo without a session: got %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+
+	// The second resident's connection drops; two messages are posted; it
+	// comes back and sees each of them, once.
+	do(t, b, "drop the connection", chromedp.Evaluate[chromedp.Void](`window.trothuEvents.drop()`))
+	for _, m := range []string{"Tin lúc mất mạng thứ nhất", "Tin lúc mất mạng thứ hai"} {
+		do(t, a, "post "+m, chromedp.SendKeys("#body", m), chromedp.Click("#send"),
+			chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector("#messages").textContent.includes(%q)`, m)))
+	}
+	do(t, b, "reconnect", chromedp.Evaluate[chromedp.Void](`window.trothuEvents.reconnect()`),
+		chromedp.Poll[chromedp.Void](`document.querySelector("#messages").textContent.includes("Tin lúc mất mạng thứ hai")`))
+	for _, m := range []string{"Tin lúc mất mạng thứ nhất", "Tin lúc mất mạng thứ hai"} {
+		n := get(t, b, "count "+m, chromedp.Evaluate[int](fmt.Sprintf(
+			`[...document.querySelectorAll("#messages li.msg .body")].filter(e => e.textContent === %q).length`, m)))
+		if n != 1 {
+			t.Fatalf("after reconnecting, %q: got %d copies, want 1", m, n)
+		}
+	}
+
+	// The first message is reported; the tổ head hides it; it disappears
+	// from both residents' open pages.
+	id := get(t, b, "message id", chromedp.Evaluate[string](
+		`[...document.querySelectorAll("#messages li.msg")].find(li => li.textContent.includes("Ổ gà lớn")).id`))
+	do(t, b, "report it",
+		chromedp.Reload(),
+		chromedp.WaitVisible("#"+id+" details.more summary"),
+		chromedp.Click("#"+id+" details.more summary"),
+		chromedp.SendKeys("#"+id+` input[name=reason]`, "Thử báo cáo"),
+		chromedp.Click("#"+id+" button.report"),
+		chromedp.WaitVisible(".alert.ok"),
+	)
+	do(t, a, "mark the page", chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+	do(t, head, "hide it from the moderation queue",
+		chromedp.Navigate(groupURL+"/moderation"),
+		chromedp.WaitVisible("#reports"),
+		chromedp.Click("#reports button.hide"),
+		chromedp.WaitVisible(".alert.ok"),
+	)
+	for name, ctx := range map[string]context.Context{"author": a, "reporter": b} {
+		do(t, ctx, name+" no longer sees it", chromedp.WaitNotPresent("#"+id))
+	}
+	if ok := get(t, a, "no reload", chromedp.Evaluate[bool](`window.notReloaded === true`)); !ok {
+		t.Fatal("author's page: got reloaded, want the message removed in place")
+	}
+}
+
+func writePNG(t *testing.T, path string) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 800, 600))
+	for x := 0; x < 800; x++ {
+		img.Set(x, 300, color.RGBA{200, 0, 0, 255})
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// natsURL is the test NATS server: $TROTHU_TEST_NATS or the local default;
+// unreachable, it skips the test outside CI and fails it under CI.
+func natsURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("TROTHU_TEST_NATS")
+	required := u != "" || os.Getenv("CI") != ""
+	if u == "" {
+		u = "nats://127.0.0.1:4222"
+	}
+	c, err := net.DialTimeout("tcp", strings.TrimPrefix(u, "nats://"), 2*time.Second)
+	if err != nil {
+		if required {
+			t.Fatalf("NATS at %s is required here (CI or TROTHU_TEST_NATS set) but unreachable: %v", u, err)
+		}
+		t.Skipf("NATS unreachable at %s (set TROTHU_TEST_NATS): %v", u, err)
+	}
+	c.Close()
+	return u
+}
+
+// startInstance runs `trothu serve --demo` on the database and NATS given.
+func startInstance(t *testing.T, dbURL, nats string) *server {
+	t.Helper()
+	data := t.TempDir()
+	addr := freePort(t)
+	logf, err := os.Create(filepath.Join(data, "server.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary(t), "serve", "--demo", "--addr", addr, "--data", data)
+	cmd.Env = append(os.Environ(), "TROTHU_DATABASE_URL="+dbURL, "TROTHU_NATS_URL="+nats)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{URL: "http://" + addr, cmd: cmd, log: logf}
+	t.Cleanup(func() { s.stop(t) })
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if res, err := http.Get(s.URL + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+	}
+	s.dumpLog(t)
+	t.Fatalf("instance at %s did not become ready", s.URL)
+	return nil
+}
+
+func apiJSON(t *testing.T, method, url, token string, body, out any) {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, url, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 300 {
+		t.Fatalf("%s %s: got %d", method, url, res.StatusCode)
+	}
+	if out != nil {
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s: %v", method, url, err)
+		}
+	}
+}
+
+func apiSignIn(t *testing.T, base, phone string) string {
+	t.Helper()
+	var otp struct {
+		DemoCode string `json:"demo_code"`
+	}
+	apiJSON(t, "POST", base+"/api/v1/auth/otp", "", map[string]string{"phone": phone}, &otp)
+	var tok struct {
+		Token string `json:"token"`
+	}
+	apiJSON(t, "POST", base+"/api/v1/auth/verify", "", map[string]string{"phone": phone, "code": otp.DemoCode}, &tok)
+	return tok.Token
+}
+
+// TestTwoInstancesOverNATS: two `trothu serve` processes share one
+// PostgreSQL schema and NATS; a message posted on one reaches an /events
+// stream open on the other.
+func TestTwoInstancesOverNATS(t *testing.T) {
+	nats := natsURL(t)
+	dbURL := dbtest.URL(t, db.Postgres)
+	one := startInstance(t, dbURL, nats)
+	two := startInstance(t, dbURL, nats) // the demo is already there: it is kept
+
+	resident := apiSignIn(t, two.URL, "0900000010")
+	var mine struct {
+		Items []struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	apiJSON(t, "GET", two.URL+"/api/v1/groups", resident, nil, &mine) // joins the tổ's groups
+	var gid int64
+	for _, g := range mine.Items {
+		if strings.HasPrefix(g.Name, "Tổ 1 — Khu phố 1") {
+			gid = g.ID
+		}
+	}
+	if gid == 0 {
+		t.Fatalf("resident's groups on instance two: got %+v, want Tổ 1's", mine.Items)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", two.URL+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+resident)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /events on instance two: %v %v", res, err)
+	}
+	defer res.Body.Close()
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	for l := range lines { // wait for the stream to be subscribed
+		if l == "event: ready" {
+			break
+		}
+	}
+	head := apiSignIn(t, one.URL, "0900000005")
+	apiJSON(t, "POST", fmt.Sprintf("%s/api/v1/groups/%d/messages", one.URL, gid), head, map[string]string{"body": "Gửi từ máy chủ một"}, nil)
+	for l := range lines {
+		if strings.HasPrefix(l, "data: ") && strings.Contains(l, "Gửi từ máy chủ một") {
+			return
+		}
+	}
+	t.Fatal("instance two's stream: got no message from instance one, want it")
+}

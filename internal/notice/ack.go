@@ -1,0 +1,263 @@
+package notice
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/trothu/trothu/internal/account"
+	"github.com/trothu/trothu/internal/apperr"
+	"github.com/trothu/trothu/internal/audit"
+	"github.com/trothu/trothu/internal/db"
+)
+
+// Delivery is a household's copy of a notice: when it reached the household,
+// when a member first opened it, and who acknowledged it (a member, or an
+// official who told the household in person).
+type Delivery struct {
+	HouseholdID int64      `json:"household_id"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	SeenAt      *time.Time `json:"seen_at,omitempty"`
+	AckedAt     *time.Time `json:"acked_at,omitempty"`
+	AckedBy     int64      `json:"acked_by,omitempty"`
+	AckName     string     `json:"ack_name,omitempty"`
+	AckProxy    bool       `json:"ack_proxy,omitempty"`
+	AckNote     string     `json:"ack_note,omitempty"`
+}
+
+// Acknowledged reports whether the household has acknowledged.
+func (d Delivery) Acknowledged() bool { return d.AckedAt != nil }
+
+func msPtr(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := db.Time(v.Int64)
+	return &t
+}
+
+const deliveryCols = "household_id, delivered_at, seen_at, acked_at, COALESCE(acked_by, 0), ack_name, ack_proxy, ack_note"
+
+func scanDelivery(r scanner, d *Delivery) error {
+	var del, seen, ack sql.NullInt64
+	var proxy int
+	if err := r.Scan(&d.HouseholdID, &del, &seen, &ack, &d.AckedBy, &d.AckName, &proxy, &d.AckNote); err != nil {
+		return err
+	}
+	d.DeliveredAt, d.SeenAt, d.AckedAt, d.AckProxy = msPtr(del), msPtr(seen), msPtr(ack), proxy == 1
+	return nil
+}
+
+func delivery(ctx context.Context, q querier, noticeID int64, path string, householdID int64) (Delivery, error) {
+	var d Delivery
+	err := scanDelivery(q.QueryRow(ctx, "SELECT "+deliveryCols+" FROM notice_deliveries WHERE notice_id = ? AND unit_path = ? AND household_id = ?",
+		noticeID, path, householdID), &d)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Delivery{}, errNoticeNotFound()
+	}
+	return d, err
+}
+
+type household struct {
+	id   int64
+	path string
+}
+
+// householdOf returns the household of p's resident, or ok false.
+func (s *Service) householdOf(ctx context.Context, p *account.Principal) (household, bool, error) {
+	if p == nil || p.ResidentID == 0 {
+		return household{}, false, nil
+	}
+	var h household
+	err := s.d.QueryRow(ctx, "SELECT h.id, h.unit_path FROM residents r JOIN households h ON h.id = r.household_id WHERE r.id = ?", p.ResidentID).Scan(&h.id, &h.path)
+	if errors.Is(err, sql.ErrNoRows) {
+		return household{}, false, nil
+	}
+	return h, err == nil, err
+}
+
+// Ack records that p's household has received the notice ("Đã nhận"). The
+// first acknowledgement of a household wins; later ones return it
+// unchanged. It returns Unauthenticated for an anonymous p and NotFound
+// when the notice did not go to p's household.
+func (s *Service) Ack(ctx context.Context, p *account.Principal, noticeID int64) (Delivery, error) {
+	if p == nil {
+		return Delivery{}, apperr.ErrUnauthenticated
+	}
+	h, ok, err := s.householdOf(ctx, p)
+	if err != nil {
+		return Delivery{}, err
+	}
+	if !ok {
+		return Delivery{}, errNoticeNotFound()
+	}
+	res := s.acks.submit(s, &ackReq{noticeID: noticeID, h: h, p: p, now: db.Millis(s.cfg.Now()), done: make(chan ackRes, 1)})
+	if res.err != nil {
+		return Delivery{}, res.err
+	}
+	if !res.changed {
+		return delivery(ctx, s.d, noticeID, h.path, h.id)
+	}
+	d := res.d
+	s.publish(ctx, "notice:"+strconv.FormatInt(noticeID, 10), "reach", map[string]any{"id": noticeID})
+	return d, nil
+}
+
+// ProxyAck records that an official told the household in person ("đã
+// thông báo trực tiếp"), with a note. It returns Forbidden unless p may
+// record proxy acknowledgements on the household's unit, NotFound when the
+// notice did not go to the household, and Conflict when the household has
+// already acknowledged.
+func (s *Service) ProxyAck(ctx context.Context, p *account.Principal, noticeID, householdID int64, note string) (Delivery, error) {
+	if p == nil {
+		return Delivery{}, apperr.ErrUnauthenticated
+	}
+	var path string
+	err := s.d.QueryRow(ctx, "SELECT unit_path FROM households WHERE id = ?", householdID).Scan(&path)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Delivery{}, apperr.NotFoundf("hộ gia đình", "Household")
+	} else if err != nil {
+		return Delivery{}, err
+	}
+	if err := account.Authorize(p, account.ActProxyAck, path); err != nil {
+		return Delivery{}, err
+	}
+	note = cleanText(note)
+	if utf8.RuneCountInString(note) > 500 {
+		return Delivery{}, apperr.InvalidField("note", "Ghi chú tối đa 500 ký tự.", "The note is at most 500 characters.")
+	}
+	now := db.Millis(s.cfg.Now())
+	var d Delivery
+	err = s.d.Write(ctx, func(tx *db.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE notice_deliveries SET acked_at = ?, acked_by = ?, ack_name = ?, ack_proxy = 1, ack_note = ?, seen_at = COALESCE(seen_at, ?), delivered_at = COALESCE(delivered_at, ?)
+			WHERE notice_id = ? AND unit_path = ? AND household_id = ? AND acked_at IS NULL`, now, p.AccountID, p.Name, note, now, now, noticeID, path, householdID)
+		if err != nil {
+			return err
+		}
+		changed, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if d, err = delivery(ctx, tx, noticeID, path, householdID); err != nil {
+			return err
+		}
+		if changed == 0 {
+			return apperr.New(apperr.Conflict, "Hộ này đã xác nhận nhận thông báo ("+d.AckName+").", "This household has already acknowledged ("+d.AckName+").")
+		}
+		return audit.Log(ctx, tx, audit.Entry{ActorID: p.AccountID, ActorName: p.Name, Action: "notice.proxy_ack", SubjectType: "household",
+			SubjectID: strconv.FormatInt(householdID, 10), UnitPath: path, Detail: "notice " + strconv.FormatInt(noticeID, 10) + ": " + note})
+	})
+	if err != nil {
+		return Delivery{}, err
+	}
+	s.publish(ctx, "notice:"+strconv.FormatInt(noticeID, 10), "reach", map[string]any{"id": noticeID})
+	return d, nil
+}
+
+// markSeen records that a member opened the notice (the first time only).
+func (s *Service) markSeen(ctx context.Context, noticeID int64, h household) error {
+	now := db.Millis(s.cfg.Now())
+	err := s.d.Write(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE notice_deliveries SET seen_at = ?, delivered_at = COALESCE(delivered_at, ?)
+			WHERE notice_id = ? AND unit_path = ? AND household_id = ? AND seen_at IS NULL`, now, now, noticeID, h.path, h.id)
+		return err
+	})
+	if err == nil {
+		s.publish(ctx, "notice:"+strconv.FormatInt(noticeID, 10), "reach", map[string]any{"id": noticeID})
+	}
+	return err
+}
+
+// ackReq is one member's acknowledgement waiting for its batch.
+type ackReq struct {
+	noticeID int64
+	h        household
+	p        *account.Principal
+	now      int64
+	done     chan ackRes
+}
+
+type ackRes struct {
+	d       Delivery
+	changed bool
+	err     error
+}
+
+// ackBatcher commits concurrent acknowledgements together: one
+// transaction, one fsync, for every acknowledgement that arrived while the
+// previous batch was committing (group commit, on PostgreSQL as on
+// SQLite). The first callers to find work waiting run the batches
+// themselves; no goroutine outlives them.
+type ackBatcher struct {
+	mu      sync.Mutex
+	pending []*ackReq
+	leaders int
+}
+
+const (
+	ackBatchMax   = 256
+	ackMaxLeaders = 4
+)
+
+func (b *ackBatcher) submit(s *Service, r *ackReq) ackRes {
+	b.mu.Lock()
+	b.pending = append(b.pending, r)
+	lead := b.leaders < ackMaxLeaders
+	if lead {
+		b.leaders++
+	}
+	b.mu.Unlock()
+	for lead {
+		b.mu.Lock()
+		if len(b.pending) == 0 {
+			b.leaders--
+			b.mu.Unlock()
+			break
+		}
+		n := min(len(b.pending), ackBatchMax)
+		batch := append([]*ackReq(nil), b.pending[:n]...)
+		b.pending = b.pending[n:]
+		b.mu.Unlock()
+		s.commitAcks(batch)
+	}
+	return <-r.done
+}
+
+// commitAcks records a batch of acknowledgements in one transaction. The
+// first acknowledgement of a household wins: a repeated one changes
+// nothing and reports changed false.
+func (s *Service) commitAcks(batch []*ackReq) {
+	ctx := context.Background() // the batch outlives any one caller's request
+	res := make([]ackRes, len(batch))
+	err := s.d.Write(ctx, func(tx *db.Tx) error {
+		// Prepared once per batch: parsing costs more than the update.
+		stmt, err := tx.Prepare(ctx, `UPDATE notice_deliveries SET acked_at = ?, acked_by = ?, ack_name = ?, seen_at = COALESCE(seen_at, ?), delivered_at = COALESCE(delivered_at, ?)
+			WHERE notice_id = ? AND unit_path = ? AND household_id = ? AND acked_at IS NULL RETURNING `+deliveryCols)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, r := range batch {
+			res[i] = ackRes{}
+			err := scanDelivery(stmt.QueryRowContext(ctx, r.now, r.p.AccountID, r.p.Name, r.now, r.now, r.noticeID, r.h.path, r.h.id), &res[i].d)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+			case err != nil:
+				return err
+			default:
+				res[i].changed = true
+			}
+		}
+		return nil
+	})
+	for i, r := range batch {
+		if err != nil {
+			res[i] = ackRes{err: err}
+		}
+		r.done <- res[i]
+	}
+}
