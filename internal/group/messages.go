@@ -40,6 +40,7 @@ type Message struct {
 	Reactions   map[string]int `json:"reactions,omitempty"`
 	MyReactions []string       `json:"my_reactions,omitempty"`
 	SeenBy      *int           `json:"seen_by,omitempty"` // moderators' posts, shown to moderators
+	Mentions    []Mention      `json:"mentions,omitempty"`
 	photo       string
 }
 
@@ -79,7 +80,8 @@ func (m *Message) forViewer(moderator bool) {
 
 // PostInput is a new message. Photo, when set, is read, checked and
 // re-encoded (see internal/media); Lat/Lon are stored only when the author
-// chose to share a location.
+// chose to share a location. Mentions adds accounts to those the body names
+// with "@Name" (see resolveMentions); only active members are kept.
 type PostInput struct {
 	Body     string   `json:"body"`
 	ReplyTo  int64    `json:"reply_to,omitempty"`
@@ -141,6 +143,11 @@ func (s *Service) Post(ctx context.Context, p *account.Principal, id int64, in P
 		}
 		photo, pw, ph = ph0.Name, ph0.Width, ph0.Height
 	}
+	named, err := s.resolveMentions(ctx, id, body)
+	if err != nil {
+		return Message{}, err
+	}
+	mentions := mergeIDs(in.Mentions, named, p.AccountID)
 	var mid int64
 	err = s.d.Write(ctx, func(tx *db.Tx) error {
 		if err := ensureMember(ctx, tx, a, now); err != nil {
@@ -162,7 +169,7 @@ func (s *Service) Post(ctx context.Context, p *account.Principal, id int64, in P
 		if _, err := tx.Exec(ctx, "UPDATE group_members SET last_read_id = ? WHERE group_id = ? AND account_id = ? AND last_read_id < ?", mid, id, p.AccountID, mid); err != nil {
 			return err
 		}
-		for _, acc := range in.Mentions {
+		for _, acc := range mentions {
 			if _, err := tx.Exec(ctx, `INSERT INTO group_mentions(message_id, account_id) SELECT ?, account_id FROM group_members
 				WHERE group_id = ? AND account_id = ? AND state = 'active' ON CONFLICT DO NOTHING`, mid, id, acc); err != nil {
 				return err
@@ -177,11 +184,51 @@ func (s *Service) Post(ctx context.Context, p *account.Principal, id int64, in P
 	if err != nil {
 		return Message{}, err
 	}
+	msgs := []Message{m}
+	if err := s.loadMentions(ctx, msgs); err != nil {
+		return Message{}, err
+	}
+	m = msgs[0]
 	s.publish(ctx, Topic(id), "message", m)
-	for _, acc := range in.Mentions {
-		s.publish(ctx, AccountTopic(acc), "mention", map[string]any{"group_id": id, "message_id": mid, "from": p.Name})
+	for _, mn := range m.Mentions {
+		s.publish(ctx, AccountTopic(mn.AccountID), "mention", map[string]any{"group_id": id, "message_id": mid, "from": p.Name, "group": a.g.Name})
 	}
 	return m, nil
+}
+
+// mergeIDs returns the ids of a then b, once each, without self.
+func mergeIDs(a, b []int64, self int64) []int64 {
+	var out []int64
+	seen := map[int64]bool{self: true}
+	for _, id := range append(append([]int64{}, a...), b...) {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Message returns one message of group id as p sees it, with reactions,
+// mentions and "seen by". A hidden message is NotFound for those who do not
+// moderate.
+func (s *Service) Message(ctx context.Context, p *account.Principal, id, mid int64) (Message, error) {
+	a, err := s.view(ctx, p, id)
+	if err != nil {
+		return Message{}, err
+	}
+	m, err := s.message(ctx, id, mid)
+	if err != nil {
+		return Message{}, err
+	}
+	if m.Hidden && !a.canModerate() {
+		return Message{}, errMessageNotFound
+	}
+	msgs := []Message{m}
+	if err := s.decorate(ctx, a, msgs); err != nil {
+		return Message{}, err
+	}
+	return msgs[0], nil
 }
 
 // message reads one message of group gid as stored.
@@ -279,6 +326,9 @@ func (s *Service) decorate(ctx context.Context, a access, msgs []Message) error 
 	if len(msgs) == 0 {
 		return nil
 	}
+	if err := s.loadMentions(ctx, msgs); err != nil {
+		return err
+	}
 	mod := a.canModerate()
 	ids := make([]any, 0, len(msgs)+1)
 	ids = append(ids, a.p.AccountID)
@@ -373,6 +423,8 @@ func (s *Service) MarkRead(ctx context.Context, p *account.Principal, id, upto i
 	})
 	if err == nil {
 		s.publish(ctx, AccountTopic(p.AccountID), "read", map[string]any{"group_id": id, "last_read_id": upto})
+		// Moderators' open pages raise "seen by" of their posts in (from, upto].
+		s.publish(ctx, Topic(id)+":mod", "seen", map[string]any{"account_id": p.AccountID, "from": a.lastRead, "upto": upto})
 	}
 	return err
 }

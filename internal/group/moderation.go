@@ -340,7 +340,7 @@ func (s *Service) DismissReport(ctx context.Context, p *account.Principal, id, r
 	if err != nil {
 		return err
 	}
-	return s.d.Write(ctx, func(tx *db.Tx) error {
+	err = s.d.Write(ctx, func(tx *db.Tx) error {
 		res, err := tx.Exec(ctx, "UPDATE group_reports SET resolved_at = ?, resolved_by = ?, outcome = 'dismissed' WHERE id = ? AND group_id = ? AND resolved_at = 0",
 			s.nowMs(), p.AccountID, reportID, id)
 		if err != nil {
@@ -351,6 +351,10 @@ func (s *Service) DismissReport(ctx context.Context, p *account.Principal, id, r
 		}
 		return s.auditLog(ctx, tx, a, "group.report_dismissed", "group_report", reportID, "")
 	})
+	if err == nil {
+		s.publish(ctx, Topic(id)+":mod", "report_closed", map[string]any{"id": reportID})
+	}
+	return err
 }
 
 // PhotoAllowed returns nil when p may see the photo name of group id: p

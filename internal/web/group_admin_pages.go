@@ -1,11 +1,14 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/trothu/trothu/internal/account"
 	"github.com/trothu/trothu/internal/group"
+	"github.com/trothu/trothu/internal/qr"
 )
 
 type membersData struct {
@@ -14,6 +17,7 @@ type membersData struct {
 	Pending []group.Member
 	Banned  []group.Member
 	NextURL string
+	Oversee bool // an official over the group's unit: may hand ownership over
 }
 
 func (s *Server) groupMembersPage(w http.ResponseWriter, r *http.Request) {
@@ -29,7 +33,7 @@ func (s *Server) groupMembersPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
-	d := membersData{G: det}
+	d := membersData{G: det, Oversee: p.Can(account.ActManageGroups, det.UnitPath)}
 	if d.Members, err = s.groups.Members(ctx, p, id, group.StateActive, after, 100); err != nil {
 		s.pageError(w, r, err)
 		return
@@ -58,7 +62,12 @@ func (s *Server) groupMemberAction(w http.ResponseWriter, r *http.Request) {
 	}
 	minutes, _ := strconv.Atoi(r.PostFormValue("minutes"))
 	act := group.MemberAction(r.PostFormValue("action"))
-	if err := s.groups.Moderate(r.Context(), principalOf(r), ids[0], ids[1], act, minutes); err != nil {
+	if act == "transfer" {
+		err = s.groups.TransferOwnership(r.Context(), principalOf(r), ids[0], ids[1])
+	} else {
+		err = s.groups.Moderate(r.Context(), principalOf(r), ids[0], ids[1], act, minutes)
+	}
+	if err != nil {
 		s.pageError(w, r, err)
 		return
 	}
@@ -68,7 +77,8 @@ func (s *Server) groupMemberAction(w http.ResponseWriter, r *http.Request) {
 type invitesData struct {
 	G       group.Detail
 	Invites []inviteView
-	New     string // the link just made: shown once
+	New     string        // the link just made: shown once
+	QR      template.HTML // the same link as an inline SVG QR code
 }
 
 type inviteView struct {
@@ -99,6 +109,15 @@ func (s *Server) showInvites(w http.ResponseWriter, r *http.Request, id int64, n
 		return
 	}
 	d := invitesData{G: det, New: newLink}
+	if newLink != "" {
+		code, err := qr.Encode([]byte(newLink))
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		// The SVG is built from numbers only by internal/qr, so it is safe markup.
+		d.QR = template.HTML(code.SVG())
+	}
 	now := time.Now().UnixMilli()
 	for _, i := range inv {
 		d.Invites = append(d.Invites, inviteView{Invite: i, Expires: fmtTime(i.ExpiresAt), Active: i.RevokedAt == 0 && i.ExpiresAt > now})

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -21,6 +22,9 @@ func (s *Server) groupPageRoutes() {
 	s.handle("GET /groups/search", s.groupSearchPage)
 	s.handle("GET /groups/{id}", s.groupChatPage)
 	s.handle("GET /groups/{id}/messages/{mid}", s.groupThreadPage)
+	s.handle("GET /groups/{id}/fragment", s.groupFragment)
+	s.handle("GET /groups/{id}/settings", s.groupSettingsPage)
+	s.handle("POST /groups/{id}/settings", s.groupSettingsSave)
 	s.handle("POST /groups/{id}/messages", s.groupPostPage)
 	s.handle("POST /groups/{id}/messages/{mid}/{action}", s.groupMessageAction)
 	s.handle("POST /groups/{id}/join", s.groupJoinPage)
@@ -47,6 +51,8 @@ type msgView struct {
 	Reacts   []reactView
 	CanEdit  bool
 	SeenText string
+	SeenN    int
+	BodyHTML template.HTML // the text, escaped, with mentions marked
 }
 
 // msgLabels are the words and flags every message of a page shares.
@@ -89,8 +95,10 @@ func (s *Server) msgViews(p *account.Principal, msgs []group.Message, lang strin
 			v.Reacts = append(v.Reacts, rv)
 		}
 		if m.SeenBy != nil {
-			v.SeenText = fmt.Sprintf(translate(lang, "group.seen_by"), *m.SeenBy)
+			v.SeenN = *m.SeenBy
+			v.SeenText = fmt.Sprintf(translate(lang, "group.seen_by"), v.SeenN)
 		}
+		v.BodyHTML = bodyHTML(p, m)
 		out[i] = v
 	}
 	return out
@@ -99,6 +107,7 @@ func (s *Server) msgViews(p *account.Principal, msgs []group.Message, lang strin
 type groupsData struct {
 	Groups  []group.Detail
 	Units   []account.Grant // where p may create groups
+	Orgs    []orgOption     // the organisations of those units
 	Error   string
 	Form    group.Input
 	Query   string
@@ -122,14 +131,28 @@ func (s *Server) showGroups(w http.ResponseWriter, r *http.Request, code int, d 
 		if p.Can(account.ActManageGroups, g.UnitPath) && !seen[g.UnitID] {
 			seen[g.UnitID] = true
 			d.Units = append(d.Units, g)
+			orgs, err := s.areas.ListOrganisations(r.Context(), g.UnitID)
+			if err != nil {
+				s.pageError(w, r, err)
+				return
+			}
+			for _, o := range orgs {
+				d.Orgs = append(d.Orgs, orgOption{ID: o.ID, Label: o.Name + " (" + g.UnitName + ")"})
+			}
 		}
 	}
 	s.render(w, r, code, "group_list.html", translate(langOf(r), "group.my_groups"), d, flash(r))
 }
 
+type orgOption struct {
+	ID    int64
+	Label string
+}
+
 func (s *Server) groupCreatePage(w http.ResponseWriter, r *http.Request) {
 	unitID, _ := strconv.ParseInt(r.PostFormValue("unit_id"), 10, 64)
-	in := group.Input{UnitID: unitID, Name: r.PostFormValue("name"), Description: r.PostFormValue("description"),
+	orgID, _ := strconv.ParseInt(r.PostFormValue("organisation_id"), 10, 64)
+	in := group.Input{UnitID: unitID, OrganisationID: orgID, Name: r.PostFormValue("name"), Description: r.PostFormValue("description"),
 		JoinPolicy: group.JoinPolicy(r.PostFormValue("join_policy")), AnnounceOnly: r.PostFormValue("announce_only") != ""}
 	g, err := s.groups.Create(r.Context(), principalOf(r), in)
 	if formError(err) {

@@ -1,97 +1,95 @@
 // trothu groups: realtime updates over /events (server-sent events), posting
-// in place, unread badges. Every page works without this file.
+// in place, unread badges, the live moderation queue. Every page works
+// without this file. Messages that arrive are fetched from the server as
+// the page's own list items (/groups/{id}/fragment), so a live message has
+// the same buttons and menu as one rendered with the page.
 (function () {
   "use strict";
   var chat = document.getElementById("chat");
   var list = document.getElementById("groups");
-  if (!chat && !list) { return; }
-  var me = (chat || list).getAttribute("data-me");
-  var gid = chat && chat.getAttribute("data-group");
-  var thread = chat && chat.getAttribute("data-thread");
+  var modq = document.getElementById("modq");
+  var root = chat || list || modq;
+  if (!root) { return; }
+  var me = root.getAttribute("data-me");
+  var gid = (chat || modq) ? (chat || modq).getAttribute("data-group") : null;
+  var thread = chat ? chat.getAttribute("data-thread") : "";
   var mod = chat && chat.getAttribute("data-mod") === "1";
   var msgs = document.getElementById("messages");
   var lastEventId = "";
   var lastMsg = chat ? parseInt(chat.getAttribute("data-last") || "0", 10) : 0;
   var es = null;
+  var loading = {};
 
-  function t(key) { return chat ? chat.getAttribute("data-t-" + key) || "" : ""; }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) { e.className = cls; }
-    if (text) { e.textContent = text; }
-    return e;
-  }
-  function time(ms) {
-    var d = new Date(ms), p = function (n) { return (n < 10 ? "0" : "") + n; };
-    return p(d.getDate()) + "/" + p(d.getMonth() + 1) + " " + p(d.getHours()) + ":" + p(d.getMinutes());
-  }
+  function t(key) { return root.getAttribute("data-t-" + key) || ""; }
+  function announce(s) { var l = document.getElementById("live"); if (l) { l.textContent = s; } }
+  function nearBottom() { return window.innerHeight + window.scrollY >= document.body.scrollHeight - 200; }
+  function idOf(li) { return parseInt(li.getAttribute("data-id"), 10); }
 
-  // render builds a message like the server's template, from event data.
-  function render(m) {
-    var li = el("li", "msg fresh" + (String(m.author_id) === me ? " mine" : ""));
-    li.id = "m-" + m.id;
-    li.setAttribute("data-id", m.id);
-    var meta = el("div", "meta");
-    meta.appendChild(el("strong", "author", m.author_name));
-    meta.appendChild(document.createTextNode(" "));
-    meta.appendChild(el("time", "", time(m.created_at)));
-    li.appendChild(meta);
-    li.appendChild(el("p", "body", m.body));
-    if (m.photo_url) {
-      var a = el("a", "photo"); a.href = m.photo_url;
-      var img = el("img"); img.src = m.photo_url; img.alt = t("photo");
-      if (m.photo_width) { img.width = m.photo_width; img.height = m.photo_height; }
-      a.appendChild(img); li.appendChild(a);
-    }
-    if (m.lat != null && m.lon != null) {
-      var loc = el("a", "loc", "📍 " + t("location"));
-      loc.href = "https://www.openstreetmap.org/?mlat=" + m.lat + "&mlon=" + m.lon;
-      loc.target = "_blank"; loc.rel = "noopener";
-      li.appendChild(loc);
-    }
-    var acts = el("div", "acts");
-    if (!thread && !m.reply_to) {
-      var r = el("a", "reply", t("reply")); r.href = "/groups/" + m.group_id + "/messages/" + m.id;
-      acts.appendChild(r);
-    }
-    li.appendChild(acts);
-    return li;
+  // fragment fetches messages rendered by the server for this page.
+  function fragment(q) {
+    var url = "/groups/" + gid + "/fragment?" + q + (thread ? "&thread=" + thread : "");
+    return fetch(url, {credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.text() : ""; })
+      .then(function (html) {
+        var tpl = document.createElement("template");
+        tpl.innerHTML = html;
+        return Array.prototype.slice.call(tpl.content.children);
+      }, function () { return []; });
   }
 
-  function add(m) {
-    if (!msgs || document.getElementById("m-" + m.id)) { return; } // once, never twice
-    var inThread = thread && String(m.reply_to) === thread;
-    if (!(inThread || (!thread && !m.reply_to))) {
-      if (!thread && m.reply_to) { bumpReplies(m.reply_to); }
-      return;
+  // place puts a rendered message where it belongs: over its old copy, or
+  // in id order in the list (never twice); replaceOnly leaves new ones out.
+  function place(li, replaceOnly) {
+    var old = document.getElementById(li.id);
+    if (old) { old.replaceWith(li); return false; }
+    if (replaceOnly || !msgs) { return false; }
+    var rt = li.getAttribute("data-reply-to") || "";
+    if (thread ? rt !== thread : rt !== "") { return false; }
+    var id = idOf(li), items = msgs.querySelectorAll(":scope > li.msg"), before = null;
+    for (var i = 0; i < items.length; i++) {
+      if (idOf(items[i]) > id) { before = items[i]; break; }
     }
+    if (before && before === items[0] && document.getElementById("older")) { return false; } // older than this page
+    li.classList.add("fresh");
+    msgs.insertBefore(li, before);
     var empty = document.getElementById("empty");
     if (empty) { empty.remove(); }
-    msgs.appendChild(render(m));
-    if (m.id > lastMsg) { lastMsg = m.id; }
-    if (String(m.author_id) !== me) { announce(t("new_messages")); markRead(); }
-    var li = document.getElementById("m-" + m.id);
-    if (li && (String(m.author_id) === me || nearBottom())) { li.scrollIntoView({block: "end"}); }
+    if (id > lastMsg) { lastMsg = id; }
+    return true;
+  }
+
+  // show fetches message id and places it.
+  function show(id, replaceOnly) {
+    if (loading[id]) { return; }
+    if (!replaceOnly && document.getElementById("m-" + id)) { return; }
+    loading[id] = true;
+    fragment("mid=" + id).then(function (items) {
+      delete loading[id];
+      items.forEach(function (li) {
+        if (!place(li, replaceOnly)) { return; }
+        var own = li.getAttribute("data-author") === me;
+        if (!own) { announce(t("new")); markRead(); }
+        if (own || nearBottom()) { li.scrollIntoView({block: "end"}); }
+      });
+    });
   }
 
   function bumpReplies(id) {
     var li = document.getElementById("m-" + id);
-    if (!li) { return; }
-    var link = li.querySelector("a.reply");
+    var link = li && li.querySelector("a.reply");
     if (!link) { return; }
     var n = li.querySelector(".replies");
     if (n) { n.textContent = String(parseInt(n.textContent, 10) + 1); return; }
     link.appendChild(document.createTextNode(" ("));
-    link.appendChild(el("span", "replies", "1"));
+    var s = document.createElement("span");
+    s.className = "replies"; s.textContent = "1";
+    link.appendChild(s);
     link.appendChild(document.createTextNode(")"));
   }
 
-  function nearBottom() { return window.innerHeight + window.scrollY >= document.body.scrollHeight - 200; }
-  function announce(s) { var l = document.getElementById("live"); if (l) { l.textContent = s; } }
-
   var readTimer = null;
   function markRead() {
-    if (!gid || document.hidden) { return; }
+    if (!chat || document.hidden) { return; }
     clearTimeout(readTimer);
     readTimer = setTimeout(function () {
       fetch("/api/v1/groups/" + gid + "/read", {method: "POST", credentials: "same-origin",
@@ -99,53 +97,86 @@
     }, 800);
   }
 
+  // refreshQueue reloads the moderation queue's list in place.
+  var queueTimer = null;
+  function refreshQueue() {
+    clearTimeout(queueTimer);
+    queueTimer = setTimeout(function () {
+      fetch(location.pathname, {credentials: "same-origin"}).then(function (r) { return r.text(); }).then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("queue"), cur = document.getElementById("queue");
+        if (fresh && cur) { cur.replaceWith(fresh); }
+      });
+    }, 200);
+  }
+
+  function inChat(topic) { return chat && topic === "group:" + gid; }
+
   var handlers = {
     message: function (topic, m) {
-      if (chat && topic === "group:" + gid) { add(m); return; }
+      if (inChat(topic)) {
+        if (!thread && m.reply_to) { bumpReplies(m.reply_to); return; }
+        if (thread && String(m.reply_to) !== thread) { return; }
+        show(m.id, false);
+        return;
+      }
       if (list && String(m.author_id) !== me) { bumpUnread(topic.split(":")[1]); }
     },
-    edit: function (topic, m) {
-      var li = document.getElementById("m-" + m.id);
-      if (!li) { return; }
-      var b = li.querySelector(".body"); if (b) { b.textContent = m.body; }
-      if (!li.querySelector(".edited")) { li.querySelector(".meta").appendChild(el("span", "edited muted", " " + t("edited"))); }
-    },
-    "delete": function (topic, d) {
-      var li = document.getElementById("m-" + d.id);
-      if (!li || mod) { return; }
-      var b = li.querySelector(".body"); if (b) { b.textContent = t("deleted"); b.className = "body deleted muted"; }
-      ["a.photo", ".reacts", "a.loc", "details.more"].forEach(function (s) { var x = li.querySelector(s); if (x) { x.remove(); } });
-    },
+    edit: function (topic, m) { if (inChat(topic)) { show(m.id, true); } },
+    "delete": function (topic, d) { if (inChat(topic)) { show(d.id, true); } },
     hide: function (topic, d) {
+      if (modq) { refreshQueue(); return; }
+      if (!inChat(topic)) { return; }
+      if (mod) { show(d.id, true); return; }
       var li = document.getElementById("m-" + d.id);
-      if (!li) { return; }
-      if (mod) { li.classList.add("hidden"); return; }
-      li.remove();
+      if (li) { li.remove(); }
     },
-    unhide: function (topic, m) { handlers.message(topic, m); },
+    unhide: function (topic, m) {
+      if (!inChat(topic)) { return; }
+      if (thread ? String(m.reply_to) !== thread : m.reply_to) { return; }
+      show(m.id, !!document.getElementById("m-" + m.id));
+    },
     react: function (topic, d) {
-      var li = document.getElementById("m-" + d.id);
-      if (!li) { return; }
-      li.querySelectorAll("button.react").forEach(function (b) {
+      var li = inChat(topic) && document.getElementById("m-" + d.id);
+      var form = li && li.querySelector("form.reacts");
+      if (!form) { return; }
+      Object.keys(d.reactions).forEach(function (e) {
+        if (form.querySelector('button[data-emoji="' + e + '"]')) { return; }
+        var b = document.createElement("button");
+        b.type = "submit"; b.name = "emoji"; b.value = e; b.className = "react"; b.setAttribute("data-emoji", e);
+        b.appendChild(document.createTextNode(e + " "));
+        var n = document.createElement("span"); n.className = "n"; b.appendChild(n);
+        form.appendChild(b);
+      });
+      form.querySelectorAll("button.react").forEach(function (b) {
         var n = d.reactions[b.getAttribute("data-emoji")] || 0;
         b.querySelector(".n").textContent = n ? String(n) : "";
       });
     },
     pin: function (topic, d) {
-      var li = document.getElementById("m-" + d.id);
+      var li = inChat(topic) && document.getElementById("m-" + d.id);
       if (li) { li.classList.toggle("pinned", d.on); }
     },
-    read: function (topic, d) {
-      if (list) { setUnread(d.group_id, 0); }
+    seen: function (topic, d) {
+      if (!chat || topic !== "group:" + gid + ":mod") { return; }
+      document.querySelectorAll("li.msg").forEach(function (li) {
+        var id = idOf(li), s = li.querySelector(".seen");
+        if (!s || id <= d.from || id > d.upto || li.getAttribute("data-author") === String(d.account_id)) { return; }
+        var n = (parseInt(s.getAttribute("data-n"), 10) || 0) + 1;
+        s.setAttribute("data-n", String(n));
+        s.textContent = t("seen").replace("%d", String(n));
+      });
     },
+    report: function () { if (modq) { refreshQueue(); } },
+    report_closed: function () { if (modq) { refreshQueue(); } },
+    mention: function (topic, d) { announce(t("mention").replace("%s", d.from)); },
+    read: function (topic, d) { if (list) { setUnread(d.group_id, 0); } },
     reset: function () { catchUp(); }
   };
 
   function bumpUnread(id) {
     var b = list.querySelector('li[data-group="' + id + '"] .unread');
-    if (!b) { return; }
-    var n = parseInt(b.textContent, 10) || 0;
-    setUnread(id, n + 1);
+    if (b) { setUnread(id, (parseInt(b.textContent, 10) || 0) + 1); }
   }
   function setUnread(id, n) {
     var b = list && list.querySelector('li[data-group="' + id + '"] .unread');
@@ -157,10 +188,9 @@
   // catchUp loads what the stream could not replay (another server, a
   // restart): the messages after the newest one shown.
   function catchUp() {
-    if (!chat) { if (list) { location.reload(); } return; }
-    var q = "/api/v1/groups/" + gid + "/messages?limit=100&after=" + lastMsg + (thread ? "&thread=" + thread : "");
-    fetch(q, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : {items: []}; })
-      .then(function (d) { d.items.forEach(add); });
+    if (modq) { refreshQueue(); return; }
+    if (!chat) { location.reload(); return; }
+    fragment("after=" + lastMsg).then(function (items) { items.forEach(function (li) { place(li, false); }); });
   }
 
   function connect() {
@@ -189,33 +219,45 @@
   if (chat) { markRead(); }
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { markRead(); } });
 
+  if (!chat || !window.fetch || !window.FormData) { return; }
+
+  // Reactions in place: a second press takes one's reaction back.
+  document.addEventListener("submit", function (e) {
+    var form = e.target, b = e.submitter;
+    if (!form.classList || !form.classList.contains("reacts") || !b || !b.getAttribute("data-emoji")) { return; }
+    e.preventDefault();
+    var li = form.closest("li.msg"), on = !b.classList.contains("on");
+    fetch("/api/v1/groups/" + gid + "/messages/" + li.getAttribute("data-id") + "/reactions", {method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json"}, body: JSON.stringify({emoji: b.getAttribute("data-emoji"), on: on})})
+      .then(function (r) { if (r.ok) { b.classList.toggle("on", on); } });
+  });
+
   // Post in place (the form still works without script).
   var form = document.getElementById("compose");
-  if (form && window.fetch && window.FormData) {
-    var share = document.getElementById("share-loc");
-    if (share && navigator.geolocation) {
-      share.addEventListener("change", function () {
-        if (!share.checked) { return; }
-        navigator.geolocation.getCurrentPosition(function (pos) {
-          document.getElementById("lat").value = pos.coords.latitude.toFixed(6);
-          document.getElementById("lon").value = pos.coords.longitude.toFixed(6);
-        }, function () { share.checked = false; });
-      });
-    }
-    form.addEventListener("submit", function (e) {
-      e.preventDefault();
-      var send = document.getElementById("send");
-      send.disabled = true;
-      var data = new FormData(form);
-      if (!share || !share.checked) { data.delete("lat"); data.delete("lon"); }
-      fetch("/api/v1/groups/" + gid + "/messages", {method: "POST", body: data, credentials: "same-origin"})
-        .then(function (r) { return r.json().then(function (j) { return {ok: r.ok, j: j}; }); })
-        .then(function (res) {
-          send.disabled = false;
-          if (!res.ok) { announce(res.j.error ? res.j.error.message : ""); return; }
-          form.reset();
-          add(res.j);
-        }, function () { send.disabled = false; form.submit(); });
+  if (!form) { return; }
+  var share = document.getElementById("share-loc");
+  if (share && navigator.geolocation) {
+    share.addEventListener("change", function () {
+      if (!share.checked) { return; }
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        document.getElementById("lat").value = pos.coords.latitude.toFixed(6);
+        document.getElementById("lon").value = pos.coords.longitude.toFixed(6);
+      }, function () { share.checked = false; });
     });
   }
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var send = document.getElementById("send");
+    send.disabled = true;
+    var data = new FormData(form);
+    if (!share || !share.checked) { data.delete("lat"); data.delete("lon"); }
+    fetch("/api/v1/groups/" + gid + "/messages", {method: "POST", body: data, credentials: "same-origin"})
+      .then(function (r) { return r.json().then(function (j) { return {ok: r.ok, j: j}; }); })
+      .then(function (res) {
+        send.disabled = false;
+        if (!res.ok) { announce(res.j.error ? res.j.error.message : ""); return; }
+        form.reset();
+        show(res.j.id, false);
+      }, function () { send.disabled = false; form.submit(); });
+  });
 })();
