@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -12,6 +13,8 @@ import (
 // so N concurrent writers pay for one fsync instead of N.
 type committer struct {
 	d        *DB
+	conn     *sql.Conn  // the one writer connection, held for the process's life
+	stmts    *stmtCache // statements prepared once on conn, reused by every batch
 	reqs     chan *writeReq
 	maxBatch int
 	quit     chan struct{}
@@ -27,11 +30,15 @@ type writeReq struct {
 
 var errClosed = errors.New("database is closed")
 
-func newCommitter(d *DB, maxBatch int) *committer {
-	c := &committer{d: d, reqs: make(chan *writeReq, maxBatch), maxBatch: maxBatch, quit: make(chan struct{})}
+func newCommitter(ctx context.Context, d *DB, maxBatch int) (*committer, error) {
+	conn, err := d.write.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite writer: %w", err)
+	}
+	c := &committer{d: d, conn: conn, stmts: newStmtCache(), reqs: make(chan *writeReq, maxBatch), maxBatch: maxBatch, quit: make(chan struct{})}
 	c.wg.Add(1)
 	go c.loop()
-	return c
+	return c, nil
 }
 
 func (c *committer) submit(ctx context.Context, fn func(*Tx) error) error {
@@ -50,8 +57,12 @@ func (c *committer) submit(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (c *committer) stop() {
-	c.closed.Do(func() { close(c.quit) })
-	c.wg.Wait()
+	c.closed.Do(func() {
+		close(c.quit)
+		c.wg.Wait()
+		c.stmts.close()
+		_ = c.conn.Close() // returns the connection to the pool that Close then closes
+	})
 }
 
 func (c *committer) loop() {
@@ -94,14 +105,14 @@ func (c *committer) drain() {
 func (c *committer) commit(batch []*writeReq) {
 	errs := make([]error, len(batch))
 	ctx := context.Background() // the batch outlives any one caller's context
-	tx, err := c.d.write.BeginTx(ctx, nil)
-	if err != nil {
+	if _, err := c.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		for _, r := range batch {
 			r.done <- fmt.Errorf("begin: %w", err)
 		}
 		return
 	}
-	t := &Tx{tx: tx, db: c.d}
+	rollback := func() { _, _ = c.conn.ExecContext(ctx, "ROLLBACK") } // the callers' errors matter more
+	t := &Tx{q: c.conn, db: c.d, stmts: c.stmts}
 	alone := len(batch) == 1
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -112,14 +123,14 @@ func (c *committer) commit(batch []*writeReq) {
 			errs[i] = runGuarded(r.fn, t)
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+		if _, err := c.conn.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 			errs[i] = fmt.Errorf("savepoint: %w", err)
 			continue
 		}
 		if errs[i] = runGuarded(r.fn, t); errs[i] != nil {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+			if _, err := c.conn.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
 				// The transaction is in an unknown state: give up on all of it.
-				_ = tx.Rollback()
+				rollback()
 				for j, r := range batch {
 					if j < i || errs[j] == nil {
 						r.done <- fmt.Errorf("rollback to savepoint: %w", err)
@@ -130,16 +141,17 @@ func (c *committer) commit(batch []*writeReq) {
 				return
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+		if _, err := c.conn.ExecContext(ctx, "RELEASE w"); err != nil {
 			errs[i] = errors.Join(errs[i], fmt.Errorf("release: %w", err))
 		}
 	}
 	if alone && errs[0] != nil {
-		_ = tx.Rollback() // the caller's error matters more
+		rollback()
 		batch[0].done <- errs[0]
 		return
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := c.conn.ExecContext(ctx, "COMMIT"); err != nil {
+		rollback()
 		for i, r := range batch {
 			if errs[i] == nil {
 				errs[i] = fmt.Errorf("commit: %w", err)

@@ -43,6 +43,9 @@ type DB struct {
 	gc      *committer
 	rebind  sync.Map // query string → rebound string (PostgreSQL)
 	url     string
+	// readStmts caches prepared read statements on SQLite, whose driver
+	// would otherwise parse every query anew (pgx caches on its own).
+	readStmts *stmtCache
 }
 
 // Options tune Open. Zero values pick sensible defaults.
@@ -114,7 +117,13 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("connect %s: %w", d.Dialect, err)
 	}
 	if d.Dialect == SQLite {
-		d.gc = newCommitter(d, opt.MaxBatch)
+		d.readStmts = newStmtCache()
+		gc, err := newCommitter(ctx, d, opt.MaxBatch)
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.gc = gc
 	}
 	return d, nil
 }
@@ -161,6 +170,7 @@ func (d *DB) Close() error {
 	if d.gc != nil {
 		d.gc.stop()
 	}
+	d.readStmts.close()
 	var err error
 	if d.read != nil {
 		err = d.read.Close()
@@ -214,11 +224,17 @@ func (d *DB) SQL(q string) string {
 
 // Query runs a read query on the read pool.
 func (d *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := d.readStmts.get(ctx, d.read, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return d.read.QueryContext(ctx, d.SQL(q), args...)
 }
 
 // QueryRow runs a read query that returns at most one row.
 func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := d.readStmts.get(ctx, d.read, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return d.read.QueryRowContext(ctx, d.SQL(q), args...)
 }
 
@@ -226,8 +242,17 @@ func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 // of Write (each inside its own savepoint): do the work, return, and do not
 // keep it.
 type Tx struct {
-	tx *sql.Tx
-	db *DB
+	q     querier
+	db    *DB
+	stmts *stmtCache // SQLite's writer: statements prepared once, reused across transactions
+}
+
+// querier is what *sql.Tx and *sql.Conn have in common.
+type querier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, q string) (*sql.Stmt, error)
 }
 
 // Dialect returns the engine of the transaction.
@@ -235,22 +260,32 @@ func (t *Tx) Dialect() Dialect { return t.db.Dialect }
 
 // Exec runs a statement.
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.db.SQL(q), args...)
+	if st := t.stmts.get(ctx, t.q, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.q.ExecContext(ctx, t.db.SQL(q), args...)
 }
 
 // Query runs a query inside the transaction.
 func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.db.SQL(q), args...)
+	if st := t.stmts.get(ctx, t.q, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.q.QueryContext(ctx, t.db.SQL(q), args...)
 }
 
 // QueryRow runs a query returning at most one row inside the transaction.
 func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.db.SQL(q), args...)
+	if st := t.stmts.get(ctx, t.q, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.q.QueryRowContext(ctx, t.db.SQL(q), args...)
 }
 
-// Prepare prepares a statement for repeated use inside the transaction.
+// Prepare prepares a statement for repeated use inside the transaction;
+// the caller closes it.
 func (t *Tx) Prepare(ctx context.Context, q string) (*sql.Stmt, error) {
-	return t.tx.PrepareContext(ctx, t.db.SQL(q))
+	return t.q.PrepareContext(ctx, t.db.SQL(q))
 }
 
 // Write runs fn in a write transaction and returns once its work is durably
@@ -269,7 +304,7 @@ func (d *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := runGuarded(fn, &Tx{tx: tx, db: d}); err != nil {
+	if err := runGuarded(fn, &Tx{q: tx, db: d}); err != nil {
 		_ = tx.Rollback() // the original error matters more
 		return err
 	}
@@ -338,7 +373,16 @@ func (d *DB) Backup(ctx context.Context, path string) error {
 		return fmt.Errorf("backup: %s already exists", path)
 	}
 	// VACUUM INTO reads one snapshot and writes a compact, self-contained
-	// file; it runs on the writer's connection, between group commits.
-	_, err := d.write.ExecContext(ctx, "VACUUM INTO ?", path)
+	// file; it runs on a reader, outside any transaction.
+	conn, err := d.read.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA query_only = 0"); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.Background(), "PRAGMA query_only = 1") //nolint:errcheck // the connection is reused only if this succeeds
+	_, err = conn.ExecContext(ctx, "VACUUM INTO ?", path)
 	return err
 }

@@ -111,7 +111,7 @@ func (d *DB) Migrate(ctx context.Context) (from, to int, err error) {
 	}
 	for _, m := range steps[from:] {
 		err := d.Write(ctx, func(tx *Tx) error {
-			if _, err := tx.tx.ExecContext(ctx, m.SQL); err != nil {
+			if _, err := tx.q.ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
 			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)", m.Version, m.Name, Now())
