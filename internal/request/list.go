@@ -1,0 +1,309 @@
+package request
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trothu/trothu/internal/account"
+	"github.com/trothu/trothu/internal/apperr"
+	"github.com/trothu/trothu/internal/area"
+	"github.com/trothu/trothu/internal/db"
+	"github.com/trothu/trothu/internal/vntext"
+)
+
+// Filter selects requests for a queue or a public list.
+type Filter struct {
+	UnitID     int64     // this unit and below (0: all the viewer may see)
+	TypeCode   string    // one type
+	Statuses   []Status  // any of these (empty: all)
+	AssigneeID int64     // assigned to this account
+	Overdue    bool      // open and past a deadline
+	Escalated  bool      // escalated (to anywhere in scope)
+	Query      string    // words, diacritics folded
+	Since      time.Time // created at or after (search defaults to 90 days)
+	Until      time.Time // created before
+	IDs        []int64   // exactly these
+	After      string    // cursor of the previous page
+	Offset     int       // rows to skip (Open311 page/page_size)
+	Limit      int       // default 50, at most 1000
+	PublicOnly bool
+}
+
+// Page is a page of requests; Next is the cursor of the following page.
+type Page struct {
+	Items []Request `json:"items"`
+	Next  string    `json:"next,omitempty"`
+}
+
+func encodeCursor(created, id int64) string {
+	return strconv.FormatInt(created, 36) + "." + strconv.FormatInt(id, 36)
+}
+
+func decodeCursor(c string) (int64, int64, error) {
+	a, b, ok := strings.Cut(c, ".")
+	ca, err1 := strconv.ParseInt(a, 36, 64)
+	ib, err2 := strconv.ParseInt(b, 36, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, apperr.InvalidField("after", "Con trỏ trang không hợp lệ.", "Invalid page cursor.")
+	}
+	return ca, ib, nil
+}
+
+// Queue returns the requests p handles: those routed to or escalated into
+// the subtrees where p holds account.ActHandleRequests, newest first. It
+// returns apperr Unauthenticated, Forbidden (p handles nowhere, or not in
+// f.UnitID) or Invalid.
+func (s *Service) Queue(ctx context.Context, p *account.Principal, f Filter) (Page, error) {
+	if p == nil {
+		return Page{}, apperr.ErrUnauthenticated
+	}
+	scopes := p.Scopes(account.ActHandleRequests)
+	if f.UnitID != 0 {
+		u, err := s.areas.Unit(ctx, f.UnitID)
+		if err != nil {
+			return Page{}, err
+		}
+		if err := account.Authorize(p, account.ActHandleRequests, u.Path); err != nil {
+			return Page{}, err
+		}
+		scopes = []string{u.Path}
+	}
+	if len(scopes) == 0 {
+		return Page{}, apperr.ErrForbidden
+	}
+	return s.list(ctx, p, scopes, f)
+}
+
+// Public returns public requests (anyone may list them), newest first;
+// f.UnitID narrows to a subtree.
+func (s *Service) Public(ctx context.Context, p *account.Principal, f Filter) (Page, error) {
+	scope := ""
+	if f.UnitID != 0 {
+		u, err := s.areas.Unit(ctx, f.UnitID)
+		if err != nil {
+			return Page{}, err
+		}
+		scope = u.Path
+	}
+	f.PublicOnly = true
+	var scopes []string
+	if scope != "" {
+		scopes = []string{scope}
+	}
+	return s.list(ctx, p, scopes, f)
+}
+
+// Mine returns the requests p filed or follows, newest first.
+func (s *Service) Mine(ctx context.Context, p *account.Principal, f Filter) (Page, error) {
+	if p == nil {
+		return Page{}, apperr.ErrUnauthenticated
+	}
+	return s.listWhere(ctx, p, "r.id IN (SELECT request_id FROM request_followers WHERE account_id = ?)", []any{p.AccountID}, f)
+}
+
+// list runs the query over scopes: the requests routed into them and,
+// for officials, those escalated into them (a second, small query merged
+// in: one OR of both would keep either index from ordering the page).
+// A scope that is exactly a ward uses the (ward_id, created_at) index, so
+// the newest page is read in order without sorting the ward.
+func (s *Service) list(ctx context.Context, p *account.Principal, scopes []string, f Filter) (Page, error) {
+	var or []string
+	var args []any
+	for _, sc := range scopes {
+		ward, err := s.isWard(ctx, sc)
+		if err != nil {
+			return Page{}, err
+		}
+		if ward {
+			or, args = append(or, "r.ward_id = ?"), append(args, lastID(sc))
+			continue
+		}
+		lo, hi := db.SubtreeRange(sc)
+		or, args = append(or, "(r.unit_path >= ? AND r.unit_path < ?)"), append(args, lo, hi)
+	}
+	cond := ""
+	if len(or) > 0 {
+		cond = "(" + strings.Join(or, " OR ") + ")"
+	}
+	if f.PublicOnly {
+		if cond != "" {
+			cond += " AND "
+		}
+		return s.listWhere(ctx, p, cond+"r.public = 1", args, f)
+	}
+	main, err := s.listWhere(ctx, p, cond, args, f)
+	if err != nil || len(scopes) == 0 {
+		return main, err
+	}
+	var eor []string
+	var eargs []any
+	for _, sc := range scopes {
+		lo, hi := db.SubtreeRange(sc)
+		eor, eargs = append(eor, "(r.escalated_path >= ? AND r.escalated_path < ?)"), append(eargs, lo, hi)
+	}
+	esc, err := s.listWhere(ctx, p, "("+strings.Join(eor, " OR ")+")", eargs, f)
+	if err != nil || len(esc.Items) == 0 {
+		return main, err
+	}
+	return mergePages(main, esc, f.Limit), nil
+}
+
+// mergePages merges two pages ordered newest first into one of at most limit.
+func mergePages(a, b Page, limit int) Page {
+	if limit <= 0 || limit > 1000 {
+		limit = 50
+	}
+	seen := map[int64]bool{}
+	all := make([]Request, 0, len(a.Items)+len(b.Items))
+	for _, r := range append(a.Items, b.Items...) {
+		if !seen[r.ID] {
+			seen[r.ID] = true
+			all = append(all, r)
+		}
+	}
+	slices.SortFunc(all, func(x, y Request) int {
+		if c := y.CreatedAt.Compare(x.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(y.ID, x.ID)
+	})
+	out := Page{Items: all}
+	if len(all) > limit {
+		out.Items = all[:limit]
+	}
+	if len(all) > limit || a.Next != "" || b.Next != "" {
+		last := out.Items[len(out.Items)-1]
+		out.Next = encodeCursor(db.Millis(last.CreatedAt), last.ID)
+	}
+	return out
+}
+
+// isWard reports whether path is a commune's.
+func (s *Service) isWard(ctx context.Context, path string) (bool, error) {
+	if v, ok := s.cache.level.get(path); ok {
+		return v, nil
+	}
+	u, err := s.areas.Unit(ctx, lastID(path))
+	if err != nil {
+		return false, err
+	}
+	w := u.Level == area.LevelCommune && u.Path == path
+	s.cache.level.put(path, w)
+	return w, nil
+}
+
+func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond string, args []any, f Filter) (Page, error) {
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 50
+	}
+	where := []string{}
+	if cond != "" {
+		where = append(where, cond)
+	}
+	now := s.now()
+	if f.TypeCode != "" {
+		t, err := s.TypeByCode(ctx, f.TypeCode)
+		if err != nil {
+			return Page{}, apperr.InvalidField("type", "Loại yêu cầu không tồn tại.", "Unknown service type.")
+		}
+		where, args = append(where, "r.type_id = ?"), append(args, t.ID)
+	}
+	if len(f.Statuses) > 0 {
+		ph := make([]string, len(f.Statuses))
+		for i, st := range f.Statuses {
+			if !st.Valid() {
+				return Page{}, apperr.InvalidField("status", "Trạng thái không hợp lệ.", "Unknown status.")
+			}
+			ph[i] = "?"
+			args = append(args, string(st))
+		}
+		where = append(where, "r.status IN ("+strings.Join(ph, ", ")+")")
+	}
+	if f.AssigneeID != 0 {
+		where, args = append(where, "r.assignee_id = ?"), append(args, f.AssigneeID)
+	}
+	if f.Overdue {
+		where = append(where, "r.status IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'reopened') AND ((r.acked_at IS NULL AND r.ack_due < ?) OR r.resolve_due < ?)")
+		args = append(args, db.Millis(now), db.Millis(now))
+	}
+	if f.Escalated {
+		where = append(where, "r.escalation_level > 0")
+	}
+	if len(f.IDs) > 0 {
+		ph := make([]string, len(f.IDs))
+		for i, id := range f.IDs {
+			ph[i] = "?"
+			args = append(args, id)
+		}
+		where = append(where, "r.id IN ("+strings.Join(ph, ", ")+")")
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		terms := vntext.SearchTerms(q)
+		if len(terms) > 8 {
+			terms = terms[:8]
+		}
+		for _, t := range terms {
+			if id, err := strconv.ParseInt(strings.TrimPrefix(t, "#"), 10, 64); err == nil && len(terms) == 1 {
+				where, args = append(where, "(r.id = ? OR r.search_fold LIKE ?)"), append(args, id, "%"+t+"%")
+				continue
+			}
+			where, args = append(where, "r.search_fold LIKE ?"), append(args, "%"+likeEscape(t)+"%")
+		}
+		if f.Since.IsZero() {
+			f.Since = now.Add(-90 * 24 * time.Hour) // search is bounded by recency
+		}
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "r.created_at >= ?"), append(args, db.Millis(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "r.created_at < ?"), append(args, db.Millis(f.Until))
+	}
+	if f.After != "" {
+		c, id, err := decodeCursor(f.After)
+		if err != nil {
+			return Page{}, err
+		}
+		where = append(where, "(r.created_at < ? OR (r.created_at = ? AND r.id < ?))")
+		args = append(args, c, c, id)
+	}
+	q := "SELECT " + requestCols + requestFrom
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY r.created_at DESC, r.id DESC LIMIT " + strconv.Itoa(f.Limit+1)
+	if f.Offset > 0 {
+		q += " OFFSET " + strconv.Itoa(f.Offset)
+	}
+	rows, err := s.d.Query(ctx, q, args...)
+	if err != nil {
+		return Page{}, err
+	}
+	defer rows.Close()
+	out := Page{Items: []Request{}}
+	for rows.Next() {
+		var r Request
+		if err := scanRequest(rows, &r, langOf(p)); err != nil {
+			return Page{}, err
+		}
+		r.listView(p, now)
+		out.Items = append(out.Items, r)
+	}
+	if err := rows.Err(); err != nil {
+		return Page{}, err
+	}
+	if len(out.Items) > f.Limit {
+		out.Items = out.Items[:f.Limit]
+		last := out.Items[f.Limit-1]
+		out.Next = encodeCursor(db.Millis(last.CreatedAt), last.ID)
+	}
+	return out, nil
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer("%", "", "_", "").Replace(s)
+}
