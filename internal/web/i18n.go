@@ -28,6 +28,8 @@ var catalog = map[string][2]string{
 	"app.tagline":                       {"Trợ thủ của khu phố", "The neighbourhood's aide"},
 	"nav.household":                     {"Hộ của tôi", "My household"},
 	"nav.units":                         {"Địa bàn", "Areas"},
+	"nav.queue":                         {"Cần xử lý", "To handle"},
+	"nav.public_requests":               {"Phản ánh công khai", "Public requests"},
 	"nav.roles":                         {"Phân quyền", "Roles"},
 	"nav.audit":                         {"Nhật ký", "Audit log"},
 	"nav.signin":                        {"Đăng nhập", "Sign in"},
