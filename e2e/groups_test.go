@@ -24,13 +24,23 @@ import (
 	"github.com/trothu/trothu/internal/db/dbtest"
 )
 
-// TestGroupChatInBrowser is the group room's headline flow: two residents
-// in two browsers; one posts a message with a photo and the other sees it
-// without reloading; the second loses its connection, misses messages and
-// sees each of them once when it reconnects; a reported message hidden by
-// the tổ head disappears from the members' open pages.
+// TestGroupChatInBrowser is the group room's headline flow, on both
+// engines: two residents in two browsers; one posts a message with a photo
+// and the other sees it without reloading, with the same buttons and menu
+// as a message rendered with the page; the second loses its connection,
+// misses messages and sees each of them once when it reconnects; a
+// mention is highlighted; the tổ head's "seen by" rises as they read; a
+// reported message reaches the head's open moderation queue, is hidden and
+// disappears from the members' open pages, then comes back in its place
+// when the head shows it again.
 func TestGroupChatInBrowser(t *testing.T) {
-	srv := startDemo(t, db.SQLite)
+	for _, engine := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(engine), func(t *testing.T) { groupChatFlow(t, engine) })
+	}
+}
+
+func groupChatFlow(t *testing.T, engine db.Dialect) {
+	srv := startDemo(t, engine)
 	base := srv.URL
 
 	// The tổ head invites a resident of another tổ into Tổ 1's group.
@@ -43,6 +53,7 @@ func TestGroupChatInBrowser(t *testing.T) {
 		chromedp.Navigate(groupURL+"/invites"),
 		chromedp.Click(`form[action$="/invites"] button`),
 		chromedp.WaitVisible("#new-invite input"),
+		chromedp.WaitVisible("#invite-qr svg"),
 	)
 	invite := get(t, head, "invite link", chromedp.Value("#new-invite input"))
 
@@ -54,6 +65,15 @@ func TestGroupChatInBrowser(t *testing.T) {
 	signInAs(t, a, base, "0900000010")
 	do(t, a, "open the chat", chromedp.Navigate(groupURL), chromedp.WaitVisible("#compose"))
 	do(t, b, "mark the page", chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+
+	// The head posts; both residents read it; the head's "seen by" follows.
+	do(t, head, "open the chat", chromedp.Navigate(groupURL), chromedp.WaitVisible("#compose"),
+		chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+	do(t, head, "post a notice", chromedp.SendKeys("#body", "Thông báo: thứ Bảy tổng vệ sinh"), chromedp.Click("#send"),
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll("#messages li.msg .seen")].some(s => s.closest("li").textContent.includes("tổng vệ sinh") && s.dataset.n === "2")`))
+	if ok := get(t, head, "no reload", chromedp.Evaluate[bool](`window.notReloaded === true`)); !ok {
+		t.Fatal("head's page: got reloaded, want seen-by updated in place")
+	}
 
 	photo := filepath.Join(t.TempDir(), "o-ga.png")
 	writePNG(t, photo)
@@ -70,6 +90,12 @@ func TestGroupChatInBrowser(t *testing.T) {
 	if ok := get(t, b, "no reload", chromedp.Evaluate[bool](`window.notReloaded === true`)); !ok {
 		t.Fatal("second resident's page: got reloaded, want the message to arrive in place")
 	}
+	live := `[...document.querySelectorAll("#messages li.msg")].find(li => li.textContent.includes("Ổ gà lớn"))`
+	menu := get(t, b, "live message's buttons", chromedp.Evaluate[string](
+		`(li => ["form.reacts button.react", "details.more summary", "details.more button.report", "a.reply"].filter(s => !li.querySelector(s)).join(","))(`+live+`)`))
+	if menu != "" {
+		t.Fatalf("live message: got no %s, want the buttons and menu of a page-rendered one", menu)
+	}
 	src := get(t, b, "photo URL", chromedp.AttributeValue(`#messages li.msg a.photo img`, "src")).Value
 	if res, err := http.Get(base + src); err != nil || res.StatusCode != http.StatusUnauthorized && res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusSeeOther && res.StatusCode != http.StatusOK {
 		t.Fatalf("photo without a session: got %v %v", res, err)
@@ -77,27 +103,36 @@ func TestGroupChatInBrowser(t *testing.T) {
 		res.Body.Close()
 	}
 
-	// The second resident's connection drops; two messages are posted; it
-	// comes back and sees each of them, once.
+	// The second resident's connection drops; two messages are posted, one
+	// naming the tổ head; it comes back and sees each of them, once.
+	headName := demoName(t, base, "0900000005")
+	missed := []string{"Tin lúc mất mạng thứ nhất", "@" + headName + " ơi, tin lúc mất mạng thứ hai"}
 	do(t, b, "drop the connection", chromedp.Evaluate[chromedp.Void](`window.trothuEvents.drop()`))
-	for _, m := range []string{"Tin lúc mất mạng thứ nhất", "Tin lúc mất mạng thứ hai"} {
+	for _, m := range missed {
 		do(t, a, "post "+m, chromedp.SendKeys("#body", m), chromedp.Click("#send"),
 			chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector("#messages").textContent.includes(%q)`, m)))
 	}
 	do(t, b, "reconnect", chromedp.Evaluate[chromedp.Void](`window.trothuEvents.reconnect()`),
-		chromedp.Poll[chromedp.Void](`document.querySelector("#messages").textContent.includes("Tin lúc mất mạng thứ hai")`))
-	for _, m := range []string{"Tin lúc mất mạng thứ nhất", "Tin lúc mất mạng thứ hai"} {
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector("#messages").textContent.includes(%q)`, missed[1])))
+	for _, m := range missed {
 		n := get(t, b, "count "+m, chromedp.Evaluate[int](fmt.Sprintf(
 			`[...document.querySelectorAll("#messages li.msg .body")].filter(e => e.textContent === %q).length`, m)))
 		if n != 1 {
 			t.Fatalf("after reconnecting, %q: got %d copies, want 1", m, n)
 		}
 	}
+	mark := get(t, b, "mention", chromedp.Evaluate[string](`(document.querySelector("#messages li.msg mark.mention") || {}).textContent || ""`))
+	if mark != "@"+headName {
+		t.Fatalf("mention: got %q marked, want %q", mark, "@"+headName)
+	}
 
-	// The first message is reported; the tổ head hides it; it disappears
-	// from both residents' open pages.
-	id := get(t, b, "message id", chromedp.Evaluate[string](
-		`[...document.querySelectorAll("#messages li.msg")].find(li => li.textContent.includes("Ổ gà lớn")).id`))
+	// The first message is reported; it reaches the head's open queue; the
+	// head hides it; it disappears from both residents' open pages.
+	id := get(t, b, "message id", chromedp.Evaluate[string](live+`.id`))
+	order := `[...document.querySelectorAll("#messages > li.msg")].map(li => li.id).join(" ")`
+	before := get(t, b, "order", chromedp.Evaluate[string](order))
+	do(t, head, "open the moderation queue", chromedp.Navigate(groupURL+"/moderation"), chromedp.WaitVisible("#no-reports"),
+		chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
 	do(t, b, "report it",
 		chromedp.Reload(),
 		chromedp.WaitVisible("#"+id+" details.more summary"),
@@ -106,19 +141,51 @@ func TestGroupChatInBrowser(t *testing.T) {
 		chromedp.Click("#"+id+" button.report"),
 		chromedp.WaitVisible(".alert.ok"),
 	)
-	do(t, a, "mark the page", chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+	do(t, head, "the report arrives", chromedp.WaitVisible("#reports button.hide"))
+	if ok := get(t, head, "no reload", chromedp.Evaluate[bool](`window.notReloaded === true`)); !ok {
+		t.Fatal("head's queue: got reloaded, want the report to arrive in place")
+	}
+	for _, ctx := range []context.Context{a, b} {
+		do(t, ctx, "mark the page", chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+	}
 	do(t, head, "hide it from the moderation queue",
-		chromedp.Navigate(groupURL+"/moderation"),
-		chromedp.WaitVisible("#reports"),
 		chromedp.Click("#reports button.hide"),
 		chromedp.WaitVisible(".alert.ok"),
 	)
 	for name, ctx := range map[string]context.Context{"author": a, "reporter": b} {
 		do(t, ctx, name+" no longer sees it", chromedp.WaitNotPresent("#"+id))
 	}
-	if ok := get(t, a, "no reload", chromedp.Evaluate[bool](`window.notReloaded === true`)); !ok {
-		t.Fatal("author's page: got reloaded, want the message removed in place")
+
+	// The head shows it again: it comes back where it was.
+	do(t, head, "show it again",
+		chromedp.Navigate(groupURL),
+		chromedp.WaitReady("#"+id+` form[action$="/unhide"] button`),
+		chromedp.Submit("#"+id+` form[action$="/unhide"] button`), // the menu may sit under the sticky composer
+		chromedp.WaitVisible(".alert.ok"),
+	)
+	for name, ctx := range map[string]context.Context{"author": a, "reporter": b} {
+		do(t, ctx, name+" sees it again", chromedp.WaitVisible("#"+id))
+		if ok := get(t, ctx, "no reload", chromedp.Evaluate[bool](`window.notReloaded === true`)); !ok {
+			t.Fatalf("%s's page: got reloaded, want the message hidden and shown in place", name)
+		}
 	}
+	if after := get(t, b, "order", chromedp.Evaluate[string](order)); after != before {
+		t.Fatalf("reporter's messages after showing it again: got %s, want %s", after, before)
+	}
+}
+
+// demoName returns the name of the demo account with phone.
+func demoName(t *testing.T, base, phone string) string {
+	t.Helper()
+	var accounts []struct{ Phone, Name string }
+	apiJSON(t, "GET", base+"/api/v1/demo/accounts", "", nil, &accounts)
+	for _, a := range accounts {
+		if a.Phone == phone {
+			return a.Name
+		}
+	}
+	t.Fatalf("demo accounts: got none with phone %s", phone)
+	return ""
 }
 
 func writePNG(t *testing.T, path string) {

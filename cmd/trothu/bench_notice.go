@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -73,6 +74,7 @@ func benchNoticeFanout(ctx context.Context, args []string, stdout, stderr io.Wri
 	clients := fs.Int("clients", 64, "concurrent HTTP clients")
 	rollups := fs.Int("rollups", 50, "roll-ups of one ward to time")
 	database := fs.String("database", "", "database URL (default: a fresh temporary SQLite file)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the acknowledgement phase to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -147,11 +149,11 @@ func benchNoticeFanout(ctx context.Context, args []string, stdout, stderr io.Wri
 	if n.Targeted != res.Households {
 		return fmt.Errorf("targeted %d households, want %d", n.Targeted, res.Households)
 	}
-	if err := d.Write(ctx, func(tx *db.Tx) error { _, err := tx.Exec(ctx, "ANALYZE notice_deliveries"); return err }); err != nil {
+	if err := analyze(ctx, d, "notice_deliveries"); err != nil {
 		return err
 	}
 
-	if err := benchAcks(ctx, d, services, w, n.ID, *acks, *clients, &res, logf); err != nil {
+	if err := benchAcks(ctx, d, services, w, n.ID, *acks, *clients, *cpuProfile, &res, logf); err != nil {
 		return err
 	}
 
@@ -196,7 +198,7 @@ func pctl(ds []time.Duration, p int) time.Duration {
 
 // benchAcks serves the real handler on a local port and sends acks
 // acknowledgements from distinct households' tokens with clients workers.
-func benchAcks(ctx context.Context, d *db.DB, services *app_.App, w province, noticeID int64, acks, clients int, res *noticeFanoutResult, logf func(string, ...any)) error {
+func benchAcks(ctx context.Context, d *db.DB, services *app_.App, w province, noticeID int64, acks, clients int, cpuProfile string, res *noticeFanoutResult, logf func(string, ...any)) error {
 	srv, err := web.New(web.Config{}, web.Deps{DB: d, Accounts: services.Accounts, Areas: services.Areas, Logger: slog.New(slog.DiscardHandler),
 		Jobs: services.Jobs, Broker: services.Broker, Groups: services.Groups, Notices: services.Notices, Requests: services.Requests})
 	if err != nil {
@@ -261,6 +263,16 @@ func benchAcks(ctx context.Context, d *db.DB, services *app_.App, w province, no
 	res.FloorHTTPPerSec = floor
 	logf("floor: GET /healthz %.0f/s with %d clients", floor, clients)
 	path := fmt.Sprintf("%s/api/v1/notices/%d/ack", base, noticeID)
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	rate, lat, err := run(acks, func(i int) (*http.Request, error) {
 		r, err := http.NewRequest("POST", path, nil)
 		if err == nil {
@@ -270,6 +282,9 @@ func benchAcks(ctx context.Context, d *db.DB, services *app_.App, w province, no
 	})
 	if err != nil {
 		return err
+	}
+	if cpuProfile != "" {
+		pprof.StopCPUProfile()
 	}
 	res.AcksPerSec, res.AckP50Ms, res.AckP99Ms = rate, ms(pctl(lat, 50)), ms(pctl(lat, 99))
 	res.RatioAck = floor / rate
@@ -378,8 +393,29 @@ func buildProvince(ctx context.Context, d *db.DB, wards, acks int) (province, er
 			return province{}, err
 		}
 	}
-	if err := d.Write(ctx, func(tx *db.Tx) error { _, err := tx.Exec(ctx, "ANALYZE"); return err }); err != nil {
+	if err := analyze(ctx, d, ""); err != nil {
 		return province{}, err
 	}
 	return p, nil
+}
+
+// analyze gathers planner statistics for table (all tables when ""). On
+// SQLite it keeps only sqlite_stat1: with STAT4 samples present, every
+// statement whose plan could depend on a bound value is re-prepared on each
+// execution, which costs more than the samples save here (a profile showed
+// the session lookup spending most of its time in sqlite3Reprepare).
+func analyze(ctx context.Context, d *db.DB, table string) error {
+	return d.Write(ctx, func(tx *db.Tx) error {
+		if _, err := tx.Exec(ctx, strings.TrimSpace("ANALYZE "+table)); err != nil {
+			return err
+		}
+		if d.Dialect != db.SQLite {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM sqlite_stat4"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "ANALYZE sqlite_schema") // reloads the statistics
+		return err
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,6 +86,7 @@ func benchRealtimeFanout(ctx context.Context, args []string, stdout, stderr io.W
 	rate := fs.Int("rate", 250, "messages per second while sustained (× group-size deliveries)")
 	dur := fs.Duration("duration", 10*time.Second, "how long to sustain")
 	database := fs.String("database", "", "database URL (default: a fresh temporary SQLite file)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server during the sustained phase to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -226,6 +228,16 @@ func benchRealtimeFanout(ctx context.Context, args []string, stdout, stderr io.W
 		return err
 	}
 	dropped0 := services.Broker.Stats().Dropped
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	cpu0 := cpuTime()
 	t0 := time.Now()
 	var posted, persisted atomic.Int64
@@ -253,6 +265,9 @@ func benchRealtimeFanout(ctx context.Context, args []string, stdout, stderr io.W
 	}
 	elapsed := time.Since(t0)
 	cpu := cpuTime() - cpu0
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	res.SustainSeconds = elapsed.Seconds()
 	res.Posted, res.Persisted, res.Deliveries = posted.Load(), persisted.Load(), rep.Deliveries
 	res.DeliveriesPerSec = float64(rep.Deliveries) / elapsed.Seconds()

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/trothu/trothu/internal/notify"
 )
 
 // Config is the whole typed configuration of a trothu process, from flags
@@ -25,7 +27,10 @@ type Config struct {
 	SecretKey     []byte
 	SMSURL        string
 	SMSToken      string
-	LogFormat     string // "text" or "json"
+	SMTPURL       string         // smtp://[user@]host[:port]; empty: no email
+	SMTPFrom      string         // From address; default trothu@HOST
+	Mail          *notify.Mailer // from SMTPURL, SMTPFrom and TROTHU_SMTP_PASSWORD(_FILE)
+	LogFormat     string         // "text" or "json"
 	LogLevel      string
 }
 
@@ -82,6 +87,8 @@ func (c *Config) addServeFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Demo, "demo", envBool("TROTHU_DEMO", false), "seed and serve the demo ward (env TROTHU_DEMO)")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool("TROTHU_SECURE_COOKIES", false), "mark cookies Secure; set behind an HTTPS proxy (env TROTHU_SECURE_COOKIES)")
 	fs.StringVar(&c.SMSURL, "sms-url", envOr("TROTHU_SMS_URL", ""), "HTTP SMS gateway URL; empty writes codes to the log (env TROTHU_SMS_URL)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", envOr("TROTHU_SMTP_URL", ""), "SMTP server for officials' email, smtp://user@host:587; password from TROTHU_SMTP_PASSWORD(_FILE); empty: no email (env TROTHU_SMTP_URL)")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", envOr("TROTHU_SMTP_FROM", ""), "From address of email (env TROTHU_SMTP_FROM; default trothu@SMTP-HOST)")
 }
 
 // finish fills defaults that depend on other fields, reads secrets and
@@ -110,6 +117,15 @@ func (c *Config) finish() error {
 		return err
 	}
 	c.SMSToken = tok
+	if c.SMTPURL != "" {
+		pw, err := envSecret("TROTHU_SMTP_PASSWORD")
+		if err != nil {
+			return err
+		}
+		if c.Mail, err = notify.ParseSMTPURL(c.SMTPURL, pw, c.SMTPFrom); err != nil {
+			return fmt.Errorf("--smtp-url: %w", err)
+		}
+	}
 	key, err := envSecret("TROTHU_SECRET_KEY")
 	if err != nil {
 		return err

@@ -52,7 +52,7 @@ func openApp(ctx context.Context, cfg *Config, logOut io.Writer, migrate bool) (
 	if cfg.SMSURL != "" {
 		sms = account.HTTPSender{URL: cfg.SMSURL, Token: cfg.SMSToken, Client: &http.Client{Timeout: 10 * time.Second}}
 	}
-	services, err := app_.New(ctx, d, app_.Config{SecretKey: cfg.SecretKey, DataDir: cfg.Data, Demo: cfg.Demo, SMS: sms, NATSURL: cfg.NATSURL, Logger: log})
+	services, err := app_.New(ctx, d, app_.Config{SecretKey: cfg.SecretKey, DataDir: cfg.Data, Demo: cfg.Demo, SMS: sms, Mail: cfg.Mail, NATSURL: cfg.NATSURL, Logger: log})
 	if err != nil {
 		d.Close()
 		return nil, err

@@ -89,14 +89,35 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	p := &Principal{SessionID: h}
 	var expires, lastSeen int64
 	var disabled bool
-	err := s.d.QueryRow(ctx, `SELECT s.account_id, s.expires_at, s.last_seen_at, a.phone, a.name, COALESCE(a.resident_id, 0), a.lang, a.disabled
-		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.id_hash = ?`, h).
-		Scan(&p.AccountID, &expires, &lastSeen, &p.Phone, &p.Name, &p.ResidentID, &p.Lang, &disabled)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, apperr.ErrUnauthenticated
-	}
+	// One statement for the session, the account and its grants (a row per
+	// grant): this runs on every request.
+	rows, err := s.d.Query(ctx, `SELECT s.account_id, s.expires_at, s.last_seen_at, a.phone, a.name, COALESCE(a.resident_id, 0), a.lang, a.disabled,
+		COALESCE(g.id, 0), COALESCE(g.role, ''), COALESCE(g.unit_id, 0), COALESCE(g.unit_path, ''), COALESCE(u.name, '')
+		FROM sessions s JOIN accounts a ON a.id = s.account_id
+		LEFT JOIN role_grants g ON g.account_id = s.account_id LEFT JOIN units u ON u.id = g.unit_id
+		WHERE s.id_hash = ? ORDER BY g.id`, h)
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	found := false
+	p.Grants = []Grant{}
+	for rows.Next() {
+		var g Grant
+		if err := rows.Scan(&p.AccountID, &expires, &lastSeen, &p.Phone, &p.Name, &p.ResidentID, &p.Lang, &disabled,
+			&g.ID, &g.Role, &g.UnitID, &g.UnitPath, &g.UnitName); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("authenticate: %w", err)
+		}
+		found = true
+		if g.ID != 0 {
+			p.Grants = append(p.Grants, g)
+		}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if !found {
+		return nil, apperr.ErrUnauthenticated
 	}
 	now := s.now()
 	nowMs := db.Millis(now)
@@ -105,9 +126,6 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	}
 	if expires <= nowMs || lastSeen+s.cfg.IdleTimeout.Milliseconds() <= nowMs {
 		return nil, errSessionExpired
-	}
-	if p.Grants, err = s.Grants(ctx, p.AccountID); err != nil {
-		return nil, err
 	}
 	if nowMs-lastSeen >= lastSeenEvery.Milliseconds() {
 		err := s.d.Write(ctx, func(tx *db.Tx) error {

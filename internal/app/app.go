@@ -16,6 +16,7 @@ import (
 	"github.com/trothu/trothu/internal/group"
 	"github.com/trothu/trothu/internal/jobs"
 	"github.com/trothu/trothu/internal/notice"
+	"github.com/trothu/trothu/internal/notify"
 	"github.com/trothu/trothu/internal/realtime"
 	"github.com/trothu/trothu/internal/request"
 )
@@ -26,6 +27,7 @@ type Config struct {
 	DataDir   string // where files (photos, attachments) are stored
 	Demo      bool
 	SMS       account.SMSSender // nil: codes go to the log
+	Mail      *notify.Mailer    // nil: no email
 	NATSURL   string            // empty: in-process events only
 	Logger    *slog.Logger
 	Now       func() time.Time // injectable clock; default time.Now

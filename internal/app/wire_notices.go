@@ -18,7 +18,7 @@ func (a *App) wireNotices(ctx context.Context) error {
 	if sms == nil {
 		sms = account.LogSender{Logger: a.Log}
 	}
-	nt, err := notify.New(ctx, a.DB, notify.Config{SMS: sms, Logger: a.Log})
+	nt, err := notify.New(ctx, a.DB, notify.Config{SMS: sms, Mail: a.cfg.Mail, Logger: a.Log})
 	if err != nil {
 		return err
 	}

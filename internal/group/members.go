@@ -140,12 +140,18 @@ const (
 	ActBan     MemberAction = "ban"
 	ActPromote MemberAction = "promote" // to moderator
 	ActDemote  MemberAction = "demote"  // to member
+	// ActTransfer makes the member the owner (see TransferOwnership).
+	ActTransfer MemberAction = "transfer"
 )
 
 // Moderate applies act to a member of group id. Only moderators may; the
 // owner cannot be acted on, and every action is audited. It returns
-// NotFound when the account has no row in the group.
+// NotFound when the account has no row in the group. ActTransfer is
+// TransferOwnership, with its own rule and errors.
 func (s *Service) Moderate(ctx context.Context, p *account.Principal, id, accountID int64, act MemberAction, minutes int) error {
+	if act == ActTransfer {
+		return s.TransferOwnership(ctx, p, id, accountID)
+	}
 	a, err := s.moderate(ctx, p, id)
 	if err != nil {
 		return err

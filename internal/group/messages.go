@@ -184,11 +184,13 @@ func (s *Service) Post(ctx context.Context, p *account.Principal, id int64, in P
 	if err != nil {
 		return Message{}, err
 	}
-	msgs := []Message{m}
-	if err := s.loadMentions(ctx, msgs); err != nil {
-		return Message{}, err
+	if len(mentions) > 0 {
+		msgs := []Message{m}
+		if err := s.loadMentions(ctx, msgs); err != nil {
+			return Message{}, err
+		}
+		m = msgs[0]
 	}
-	m = msgs[0]
 	s.publish(ctx, Topic(id), "message", m)
 	for _, mn := range m.Mentions {
 		s.publish(ctx, AccountTopic(mn.AccountID), "mention", map[string]any{"group_id": id, "message_id": mid, "from": p.Name, "group": a.g.Name})

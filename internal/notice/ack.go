@@ -88,6 +88,19 @@ func (s *Service) Ack(ctx context.Context, p *account.Principal, noticeID int64)
 	if p == nil {
 		return Delivery{}, apperr.ErrUnauthenticated
 	}
+	if p.ResidentID == 0 {
+		return Delivery{}, errNoticeNotFound()
+	}
+	// The batch finds the household itself: one read transaction less on
+	// the common path, where the acknowledgement is new.
+	res := s.acks.submit(s, &ackReq{noticeID: noticeID, resident: p.ResidentID, p: p, now: db.Millis(s.cfg.Now()), done: make(chan ackRes, 1)})
+	if res.err != nil {
+		return Delivery{}, res.err
+	}
+	if res.changed {
+		s.publish(ctx, "notice:"+strconv.FormatInt(noticeID, 10), "reach", map[string]any{"id": noticeID})
+		return res.d, nil
+	}
 	h, ok, err := s.householdOf(ctx, p)
 	if err != nil {
 		return Delivery{}, err
@@ -95,16 +108,7 @@ func (s *Service) Ack(ctx context.Context, p *account.Principal, noticeID int64)
 	if !ok {
 		return Delivery{}, errNoticeNotFound()
 	}
-	res := s.acks.submit(s, &ackReq{noticeID: noticeID, h: h, p: p, now: db.Millis(s.cfg.Now()), done: make(chan ackRes, 1)})
-	if res.err != nil {
-		return Delivery{}, res.err
-	}
-	if !res.changed {
-		return delivery(ctx, s.d, noticeID, h.path, h.id)
-	}
-	d := res.d
-	s.publish(ctx, "notice:"+strconv.FormatInt(noticeID, 10), "reach", map[string]any{"id": noticeID})
-	return d, nil
+	return delivery(ctx, s.d, noticeID, h.path, h.id)
 }
 
 // ProxyAck records that an official told the household in person ("đã
@@ -175,7 +179,7 @@ func (s *Service) markSeen(ctx context.Context, noticeID int64, h household) err
 // ackReq is one member's acknowledgement waiting for its batch.
 type ackReq struct {
 	noticeID int64
-	h        household
+	resident int64 // the member's resident id: the batch finds the household
 	p        *account.Principal
 	now      int64
 	done     chan ackRes
@@ -236,14 +240,16 @@ func (s *Service) commitAcks(batch []*ackReq) {
 	err := s.d.Write(ctx, func(tx *db.Tx) error {
 		// Prepared once per batch: parsing costs more than the update.
 		stmt, err := tx.Prepare(ctx, `UPDATE notice_deliveries SET acked_at = ?, acked_by = ?, ack_name = ?, seen_at = COALESCE(seen_at, ?), delivered_at = COALESCE(delivered_at, ?)
-			WHERE notice_id = ? AND unit_path = ? AND household_id = ? AND acked_at IS NULL RETURNING `+deliveryCols)
+			WHERE notice_id = ? AND acked_at IS NULL
+			AND unit_path = (SELECT h.unit_path FROM residents r JOIN households h ON h.id = r.household_id WHERE r.id = ?)
+			AND household_id = (SELECT r.household_id FROM residents r WHERE r.id = ?) RETURNING `+deliveryCols)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for i, r := range batch {
 			res[i] = ackRes{}
-			err := scanDelivery(stmt.QueryRowContext(ctx, r.now, r.p.AccountID, r.p.Name, r.now, r.now, r.noticeID, r.h.path, r.h.id), &res[i].d)
+			err := scanDelivery(stmt.QueryRowContext(ctx, r.now, r.p.AccountID, r.p.Name, r.now, r.now, r.noticeID, r.resident, r.resident), &res[i].d)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 			case err != nil:

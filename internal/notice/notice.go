@@ -98,6 +98,7 @@ func New(d *db.DB, areas *area.Service, q *jobs.Queue, cfg Config) *Service {
 		q.Handle(jobBatch, s.handleBatch)
 		q.HandleTx(jobRenotify, s.handleRenotify)
 		q.Handle(jobDigest, s.handleDigest)
+		q.Handle(jobEmail, s.handleEmail)
 	}
 	return s
 }

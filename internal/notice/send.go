@@ -49,6 +49,9 @@ func (s *Service) materialise(ctx context.Context, tx *db.Tx, id int64) error {
 	if err := enqueueBatch(ctx, tx, batchPayload{Notice: id}); err != nil {
 		return err
 	}
+	if err := s.enqueueEmail(ctx, tx, id); err != nil {
+		return err
+	}
 	if n.Priority == Urgent {
 		return s.enqueueRenotify(ctx, tx, n, 1, now)
 	}

@@ -5,10 +5,46 @@ import (
 	"fmt"
 	"mime"
 	"net"
+	"net/mail"
 	"net/smtp"
+	"net/url"
 	"strings"
 	"time"
 )
+
+// ParseSMTPURL returns the Mailer for an smtp://[user@]host[:port] URL
+// (port 587 by default), the password to authenticate user with, and the
+// From address (default "trothu@HOST"). It returns an error for another
+// scheme, a missing host or a malformed From address.
+func ParseSMTPURL(raw, password, from string) (*Mailer, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("smtp url: %w", err)
+	}
+	if u.Scheme != "smtp" || u.Hostname() == "" {
+		return nil, fmt.Errorf("smtp url %q: want smtp://[user@]host[:port]", u.Redacted())
+	}
+	port := u.Port()
+	if port == "" {
+		port = "587"
+	}
+	m := &Mailer{Addr: net.JoinHostPort(u.Hostname(), port), From: from, Password: password}
+	if u.User != nil {
+		m.Username = u.User.Username()
+		if p, ok := u.User.Password(); ok && m.Password == "" {
+			m.Password = p
+		}
+	}
+	if m.From == "" {
+		m.From = "trothu@" + u.Hostname()
+	}
+	a, err := mail.ParseAddress(m.From)
+	if err != nil {
+		return nil, fmt.Errorf("smtp from %q: %w", m.From, err)
+	}
+	m.From = a.Address
+	return m, nil
+}
 
 // sendMail delivers one UTF-8 plain-text message with net/smtp, using
 // STARTTLS when the server offers it and PLAIN authentication when a user

@@ -194,8 +194,8 @@ func frame(epoch string, ev *Event) []byte {
 }
 
 // Subscription is one open stream's view of the broker. Read events from
-// C; Done is closed when the broker drops the subscriber (too slow, or the
-// broker closed).
+// C until it is closed: the subscription ended (Close, dropped as too slow,
+// or the broker closed); Done is closed at the same time.
 type Subscription struct {
 	ch     chan *Event
 	C      <-chan *Event
@@ -236,6 +236,7 @@ func (b *Broker) dropLocked(s *Subscription) {
 			}
 		}
 		close(s.done)
+		close(s.ch) // every send happens under b.mu, as this does
 		b.subs.Add(-1)
 		if !b.closed {
 			b.dropped.Add(1)

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -113,31 +114,65 @@ func rawHead(h http.Header) []byte {
 
 // streamConn writes head, then every event of sub, to a taken-over
 // connection until the client goes, the subscriber is dropped (too slow) or
-// the broker closes.
+// the broker closes. The stream's goroutine waits on its queue alone (one
+// channel receive per event, no select: that is most of the CPU an event
+// costs beyond its write); watchConn handles heartbeats and departures.
 func streamConn(c net.Conn, sub *realtime.Subscription, head []byte) {
 	defer c.Close()
 	defer sub.Close()
-	_ = c.SetReadDeadline(time.Time{})
 	dl := &deadline{set: c.SetWriteDeadline}
-	write := func(b []byte) bool {
-		if !dl.renew() {
-			return false
-		}
-		_, err := c.Write(b)
-		return err == nil
-	}
-	if !write(head) {
+	if !dl.renew() {
 		return
 	}
-	// A client that goes away is noticed at once by a read that ends (a
-	// client sends nothing more on a stream), not at the next heartbeat.
-	gone := make(chan struct{})
-	go func() {
-		var b [1]byte
-		_, _ = c.Read(b[:])
-		close(gone)
-	}()
-	streamLoop(sub, gone, write)
+	if _, err := c.Write(head); err != nil {
+		return
+	}
+	go watchConn(c, sub)
+	var buf []byte
+	for ev := range sub.C {
+		out := ev.Frame // shared by every subscriber: written, never changed
+		if len(sub.C) > 0 {
+			// Send whatever else is queued in the same write.
+			buf = append(buf[:0], ev.Frame...)
+			for len(buf) < 32<<10 && len(sub.C) > 0 {
+				if next := <-sub.C; next != nil {
+					buf = append(buf, next.Frame...)
+				}
+			}
+			out = buf
+		}
+		if !dl.renew() {
+			return
+		}
+		if _, err := c.Write(out); err != nil {
+			return
+		}
+	}
+}
+
+// watchConn ends sub as soon as the client goes (a read that ends: a client
+// sends nothing more on a stream) and, while it stays, writes a heartbeat
+// whenever realtime.Heartbeat passes without a read. A connection's writes
+// are whole, so a heartbeat never splits an event.
+func watchConn(c net.Conn, sub *realtime.Subscription) {
+	defer sub.Close()
+	var b [1]byte
+	for {
+		if c.SetReadDeadline(time.Now().Add(realtime.Heartbeat)) != nil {
+			return
+		}
+		_, err := c.Read(b[:])
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			return
+		}
+		if c.SetWriteDeadline(time.Now().Add(writeGrace)) != nil {
+			return
+		}
+		if _, err := c.Write(heartbeat); err != nil {
+			return
+		}
+	}
 }
 
 // streamLoop sends sub's events, and a heartbeat when idle, through write
@@ -149,7 +184,10 @@ func streamLoop(sub *realtime.Subscription, gone <-chan struct{}, write func([]b
 	for {
 		var out []byte
 		select {
-		case ev := <-sub.C:
+		case ev, ok := <-sub.C:
+			if !ok {
+				return // dropped as too slow, or the server is stopping: the client reconnects
+			}
 			out = ev.Frame // shared by every subscriber: written, never changed
 			if len(sub.C) > 0 {
 				// Send whatever else is queued in the same write.

@@ -62,12 +62,7 @@ func (s *Server) groupMemberAction(w http.ResponseWriter, r *http.Request) {
 	}
 	minutes, _ := strconv.Atoi(r.PostFormValue("minutes"))
 	act := group.MemberAction(r.PostFormValue("action"))
-	if act == "transfer" {
-		err = s.groups.TransferOwnership(r.Context(), principalOf(r), ids[0], ids[1])
-	} else {
-		err = s.groups.Moderate(r.Context(), principalOf(r), ids[0], ids[1], act, minutes)
-	}
-	if err != nil {
+	if err := s.groups.Moderate(r.Context(), principalOf(r), ids[0], ids[1], act, minutes); err != nil {
 		s.pageError(w, r, err)
 		return
 	}

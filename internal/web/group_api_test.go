@@ -125,6 +125,7 @@ func TestGroupPagesRender(t *testing.T) {
 			{fmt.Sprintf("/groups/%d/members", gid), resident, "Thành viên"},
 			{fmt.Sprintf("/groups/%d/invites", gid), head, "Tạo đường dẫn mời"},
 			{fmt.Sprintf("/groups/%d/moderation", gid), head, "Không có báo cáo"},
+			{fmt.Sprintf("/groups/%d/settings", gid), head, "Cài đặt nhóm"},
 			{"/groups/search?q=hop+to", resident, "Họp tổ 19 giờ"},
 		} {
 			st, body, _ := e.page(t, "GET", c.path, c.token, nil)

@@ -233,3 +233,24 @@ func (s *Server) apiNotifyPrefsSet(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, in)
 }
+
+// apiMeEmail sets the signed-in account's email address: {"email"} ("" removes it).
+func (s *Server) apiMeEmail(w http.ResponseWriter, r *http.Request) {
+	nt := s.channels(w, r)
+	if nt == nil {
+		return
+	}
+	var in struct {
+		Email string `json:"email"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	email, err := nt.SetEmail(r.Context(), principalOf(r), in.Email)
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"email": email})
+}

@@ -120,3 +120,45 @@ func TestNoticeFlow(t *testing.T) {
 		}
 	})
 }
+
+// TestMeEmail: an official sets, reads back and removes the address the
+// announcements for their units are emailed to; a malformed one is refused.
+func TestMeEmail(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		official := e.token(t, phoneOfficial)
+		got := e.must(t, http.StatusOK, "POST", "/me/email", official, map[string]string{"email": " can-bo@phuong.example.vn "})
+		if got.str("email") != "can-bo@phuong.example.vn" {
+			t.Errorf("set email: got %v, want can-bo@phuong.example.vn", got.v)
+		}
+		if p := e.must(t, http.StatusOK, "GET", "/me/notify-prefs", official, nil); p.str("email") != "can-bo@phuong.example.vn" {
+			t.Errorf("prefs after setting the email: got %v, want email can-bo@phuong.example.vn", p.v)
+		}
+		r := e.call(t, "POST", "/me/email", official, map[string]string{"email": "can-bo at phuong"}, "", "")
+		if r.status != http.StatusBadRequest || r.json.str("error.code") != "invalid" || !strings.Contains(r.json.str("error.message"), "email") {
+			t.Errorf("malformed email: got %d %s, want 400 invalid with a Vietnamese message", r.status, r.raw)
+		}
+		if got := e.must(t, http.StatusOK, "POST", "/me/email", official, map[string]string{"email": ""}); got.str("email") != "" {
+			t.Errorf("remove email: got %v, want empty", got.v)
+		}
+	})
+}
+
+// TestAccountPageEmail: the account page sets the email address; a
+// malformed one is shown back as an error.
+func TestAccountPageEmail(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		tok := e.signIn(t, phoneGroupHead)
+		if code, body, _ := e.page(t, "GET", "/account", tok, nil); code != http.StatusOK || !strings.Contains(body, `action="/account/email"`) {
+			t.Fatalf("GET /account: got %d, want 200 with the email form", code)
+		}
+		if code, body := e.form(t, "/account/email", tok, "email=khong-hop-le"); code == http.StatusSeeOther || !strings.Contains(body, "Địa chỉ email không hợp lệ") {
+			t.Errorf("malformed email: got %d, want the page with the error", code)
+		}
+		if code, _ := e.form(t, "/account/email", tok, "email=to-truong%40example.vn"); code != http.StatusSeeOther {
+			t.Fatalf("POST /account/email: got %d, want 303", code)
+		}
+		if _, body, _ := e.page(t, "GET", "/account?msg=email_set", tok, nil); !strings.Contains(body, `value="to-truong@example.vn"`) || !strings.Contains(body, "Đã lưu địa chỉ email") {
+			t.Errorf("account page after saving: want the address and the saved message shown")
+		}
+	})
+}

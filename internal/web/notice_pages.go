@@ -299,3 +299,26 @@ func (s *Server) serviceWorker(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Service-Worker-Allowed", "/")
 	_, _ = w.Write(body)
 }
+
+// accountEmail fills the account page's email card from the delivery
+// channels, when there are any.
+func (s *Server) accountEmail(r *http.Request, d *accountData) error {
+	nt := s.notices.Notify()
+	if nt == nil {
+		return nil
+	}
+	prefs, err := nt.Prefs(r.Context(), principalOf(r))
+	d.Email, d.HasEmail = prefs.Email, true
+	return err
+}
+
+// accountEmailSave saves the email address set on the account page.
+func (s *Server) accountEmailSave(w http.ResponseWriter, r *http.Request) {
+	nt := s.notices.Notify()
+	if nt == nil {
+		s.pageError(w, r, apperr.New(apperr.Unavailable, "Chưa cấu hình kênh gửi thông báo.", "Delivery channels are not configured."))
+		return
+	}
+	_, err := nt.SetEmail(r.Context(), principalOf(r), r.PostFormValue("email"))
+	s.accountFormResult(w, r, err, "email_set")
+}

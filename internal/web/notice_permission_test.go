@@ -164,4 +164,7 @@ var noticeMatrix = map[string]func(m matrixCtx) mcase{
 	"PUT /api/v1/me/notify-prefs": func(m matrixCtx) mcase {
 		return mcase{path: "/me/notify-prefs", body: map[string]any{"digest": false}, allowed: m.a.phone != ""}
 	},
+	"POST /api/v1/me/email": func(m matrixCtx) mcase {
+		return mcase{path: "/me/email", body: map[string]any{"email": "can-bo@example.vn"}, allowed: m.a.phone != ""}
+	},
 }

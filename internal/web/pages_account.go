@@ -12,6 +12,8 @@ type accountData struct {
 	Error      string
 	TOTPSecret string
 	TOTPURL    string
+	Email      string // notify's address; shown only when channels are configured
+	HasEmail   bool
 }
 
 func (s *Server) accountRoutes() {
@@ -34,6 +36,10 @@ func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, code int, d
 		return
 	}
 	d.Account = acc
+	if err := s.accountEmail(r, &d); err != nil {
+		s.pageError(w, r, err)
+		return
+	}
 	s.render(w, r, code, "account.html", translate(langOf(r), "nav.account"), d, flash(r))
 }
 

@@ -12,6 +12,7 @@ func (s *Server) noticeRoutes() {
 	s.handle("GET /notices/new", s.noticeComposePage)
 	s.handle("POST /notices", s.noticeCreate)
 	s.handle("POST /notices/prefs", s.noticePrefsSave)
+	s.handle("POST /account/email", s.accountEmailSave)
 	s.handle("GET /notices/{id}", s.noticePage)
 	s.handle("POST /notices/{id}/ack", s.noticeAck)
 	s.handle("POST /notices/{id}/notes", s.noticeNoteAdd)
@@ -39,4 +40,5 @@ func (s *Server) noticeRoutes() {
 	s.api("POST", "/push/subscriptions", s.apiPushSubscribe)
 	s.api("GET", "/me/notify-prefs", s.apiNotifyPrefs)
 	s.api("PUT", "/me/notify-prefs", s.apiNotifyPrefsSet)
+	s.api("POST", "/me/email", s.apiMeEmail)
 }

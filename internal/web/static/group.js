@@ -58,12 +58,14 @@
     return true;
   }
 
-  // show fetches message id and places it.
+  // show fetches message id and places it. Fetches run one after another,
+  // so messages are placed in the order their events came.
+  var queue = Promise.resolve();
   function show(id, replaceOnly) {
     if (loading[id]) { return; }
     if (!replaceOnly && document.getElementById("m-" + id)) { return; }
     loading[id] = true;
-    fragment("mid=" + id).then(function (items) {
+    queue = queue.then(function () { return fragment("mid=" + id); }).then(function (items) {
       delete loading[id];
       items.forEach(function (li) {
         if (!place(li, replaceOnly)) { return; }
@@ -71,7 +73,7 @@
         if (!own) { announce(t("new")); markRead(); }
         if (own || nearBottom()) { li.scrollIntoView({block: "end"}); }
       });
-    });
+    }).catch(function () { delete loading[id]; });
   }
 
   function bumpReplies(id) {
@@ -190,7 +192,8 @@
   function catchUp() {
     if (modq) { refreshQueue(); return; }
     if (!chat) { location.reload(); return; }
-    fragment("after=" + lastMsg).then(function (items) { items.forEach(function (li) { place(li, false); }); });
+    queue = queue.then(function () { return fragment("after=" + lastMsg); })
+      .then(function (items) { items.forEach(function (li) { place(li, false); }); }).catch(function () {});
   }
 
   function connect() {
