@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -238,24 +239,12 @@ func (s *Service) commitAcks(batch []*ackReq) {
 	ctx := context.Background() // the batch outlives any one caller's request
 	res := make([]ackRes, len(batch))
 	err := s.d.Write(ctx, func(tx *db.Tx) error {
-		// Prepared once per batch: parsing costs more than the update.
-		stmt, err := tx.Prepare(ctx, `UPDATE notice_deliveries SET acked_at = ?, acked_by = ?, ack_name = ?, seen_at = COALESCE(seen_at, ?), delivered_at = COALESCE(delivered_at, ?)
-			WHERE notice_id = ? AND acked_at IS NULL
-			AND unit_path = (SELECT h.unit_path FROM residents r JOIN households h ON h.id = r.household_id WHERE r.id = ?)
-			AND household_id = (SELECT r.household_id FROM residents r WHERE r.id = ?) RETURNING `+deliveryCols)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for i, r := range batch {
+		for i := range res {
 			res[i] = ackRes{}
-			err := scanDelivery(stmt.QueryRowContext(ctx, r.now, r.p.AccountID, r.p.Name, r.now, r.now, r.noticeID, r.resident, r.resident), &res[i].d)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-			case err != nil:
+		}
+		for start := 0; start < len(batch); start += ackSetMax {
+			if err := ackSet(ctx, tx, batch[start:min(start+ackSetMax, len(batch))], res[start:]); err != nil {
 				return err
-			default:
-				res[i].changed = true
 			}
 		}
 		return nil
@@ -267,3 +256,105 @@ func (s *Service) commitAcks(batch []*ackReq) {
 		r.done <- res[i]
 	}
 }
+
+// ackSetMax bounds one set-based UPDATE (and so the distinct statement
+// texts the statement cache keeps: one per size).
+const ackSetMax = 32
+
+// ackSet records up to ackSetMax acknowledgements in two statements
+// whatever their number — find the members' households, then one UPDATE …
+// FROM over the list — instead of one round trip per acknowledgement,
+// which is what a client–server database pays for. When two members of one
+// household are in the same set, the household is acknowledged once (the
+// first in the list) and the other finds it already done.
+func ackSet(ctx context.Context, tx *db.Tx, batch []*ackReq, res []ackRes) error {
+	type home struct {
+		id   int64
+		path string
+	}
+	homes := make(map[int64]home, len(batch))
+	var q strings.Builder
+	q.WriteString("SELECT r.id, h.id, h.unit_path FROM residents r JOIN households h ON h.id = r.household_id WHERE r.id IN (")
+	args := make([]any, 0, len(batch)*6)
+	for i, r := range batch {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("?")
+		args = append(args, r.resident)
+	}
+	q.WriteString(")")
+	rows, err := tx.Query(ctx, q.String(), args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var rid int64
+		var h home
+		if err := rows.Scan(&rid, &h.id, &h.path); err != nil {
+			rows.Close()
+			return err
+		}
+		homes[rid] = h
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+
+	type key struct{ notice, household int64 }
+	first := map[key]int{} // which request acknowledges each (notice, household)
+	q.Reset()
+	args = args[:0]
+	q.WriteString(`UPDATE notice_deliveries SET acked_at = v.at, acked_by = v.acc, ack_name = v.name,
+		seen_at = COALESCE(seen_at, v.at), delivered_at = COALESCE(delivered_at, v.at)
+		FROM (`)
+	n := 0
+	for i, r := range batch {
+		h, ok := homes[r.resident]
+		if !ok {
+			continue
+		}
+		k := key{r.noticeID, h.id}
+		if _, dup := first[k]; dup {
+			continue
+		}
+		first[k] = i
+		if n > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		n++
+		q.WriteString("SELECT CAST(? AS BIGINT) AS nid, CAST(? AS TEXT) AS path, CAST(? AS BIGINT) AS hid, CAST(? AS BIGINT) AS at, CAST(? AS BIGINT) AS acc, CAST(? AS TEXT) AS name")
+		args = append(args, r.noticeID, h.path, h.id, r.now, r.p.AccountID, r.p.Name)
+	}
+	if n == 0 {
+		return nil
+	}
+	q.WriteString(`) AS v WHERE notice_deliveries.notice_id = v.nid AND notice_deliveries.unit_path = v.path
+		AND notice_deliveries.household_id = v.hid AND notice_deliveries.acked_at IS NULL
+		RETURNING notice_id, ` + deliveryCols)
+	rows, err = tx.Query(ctx, q.String(), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var nid int64
+		var d Delivery
+		if err := scanDelivery(prefixed{rows, &nid}, &d); err != nil {
+			return err
+		}
+		if i, ok := first[key{nid, d.HouseholdID}]; ok {
+			res[i] = ackRes{d: d, changed: true}
+		}
+	}
+	return rows.Err()
+}
+
+// prefixed scans a leading column into k, then the rest as the wrapped
+// scanner's caller expects.
+type prefixed struct {
+	rows *sql.Rows
+	k    *int64
+}
+
+func (p prefixed) Scan(dest ...any) error { return p.rows.Scan(append([]any{p.k}, dest...)...) }
