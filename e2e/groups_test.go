@@ -96,6 +96,12 @@ func groupChatFlow(t *testing.T, engine db.Dialect) {
 	if menu != "" {
 		t.Fatalf("live message: got no %s, want the buttons and menu of a page-rendered one", menu)
 	}
+	// A reaction from the picker, in place: the author's open page shows it.
+	do(t, b, "react with a heart", chromedp.Evaluate[chromedp.Void](
+		`(li => { const h = li.querySelector('details.pick button[data-emoji="❤️"]'); h.form.requestSubmit(h); })(`+live+`)`),
+		chromedp.Poll[chromedp.Void](`(li => !!li.querySelector('form.reacts > button.on[data-emoji="❤️"]'))(`+live+`)`))
+	do(t, a, "the heart arrives", chromedp.Poll[chromedp.Void](
+		`(li => { const h = li.querySelector('form.reacts > button[data-emoji="❤️"]'); return !!h && h.textContent.trim() === "❤️ 1"; })(`+live+`)`))
 	src := get(t, b, "photo URL", chromedp.AttributeValue(`#messages li.msg a.photo img`, "src")).Value
 	if res, err := http.Get(base + src); err != nil || res.StatusCode != http.StatusUnauthorized && res.StatusCode != http.StatusForbidden && res.StatusCode != http.StatusSeeOther && res.StatusCode != http.StatusOK {
 		t.Fatalf("photo without a session: got %v %v", res, err)
@@ -345,4 +351,57 @@ func TestTwoInstancesOverNATS(t *testing.T) {
 		}
 	}
 	t.Fatal("instance two's stream: got no message from instance one, want it")
+}
+
+// TestGroupSettingsInBrowser: a ward official makes a group of one of the
+// ward's organisations from the page, then changes its name and makes it
+// announce-only on the settings page.
+func TestGroupSettingsInBrowser(t *testing.T) {
+	srv := startDemo(t, db.SQLite)
+	base := srv.URL
+	official := browser(t)
+	signInAs(t, official, base, "0900000002")
+	do(t, official, "my groups", chromedp.Navigate(base+"/groups"), chromedp.WaitReady("#g-unit"))
+	ward := get(t, official, "the ward's unit id", chromedp.Evaluate[string](`document.querySelector("#g-unit").value`))
+	var org struct {
+		ID int64 `json:"id"`
+	}
+	admin := apiSignIn(t, base, "0900000001")
+	apiJSON(t, "POST", base+"/api/v1/organisations", admin,
+		map[string]any{"unit_id": json.Number(ward), "kind": "women_union", "name": "Hội Phụ nữ phường thử"}, &org)
+
+	do(t, official, "create the organisation's group",
+		chromedp.Navigate(base+"/groups"),
+		chromedp.WaitReady(fmt.Sprintf(`#g-org option[value="%d"]`, org.ID)),
+		chromedp.Click("#create-group summary"),
+		chromedp.SetValue("#g-org", fmt.Sprint(org.ID)),
+		chromedp.SendKeys("#g-name", "Chi hội phụ nữ"),
+		chromedp.SetValue("#g-policy", "approval"),
+		chromedp.Submit("#g-name"),
+		chromedp.WaitVisible("#chat"),
+	)
+	groupURL := get(t, official, "group URL", chromedp.Location())
+	do(t, official, "change the settings",
+		chromedp.Navigate(groupURL+"/settings"),
+		chromedp.WaitVisible("#settings"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#s-name").value = "Chi hội phụ nữ — thông báo"`),
+		chromedp.Click("#s-announce"),
+		chromedp.Submit("#s-name"),
+		chromedp.WaitVisible(".alert.ok"),
+		chromedp.Navigate(groupURL),
+		chromedp.WaitVisible("#chat"),
+	)
+	text := get(t, official, "chat header", chromedp.Text(".chat-links"))
+	title := get(t, official, "chat title", chromedp.Text("h1.chat-title"))
+	if title != "Chi hội phụ nữ — thông báo" || !strings.Contains(text, "Chỉ quản trị đăng tin") {
+		t.Fatalf("group after saving: got %q / %q, want the new name and the announce-only tag", title, text)
+	}
+	var g struct {
+		OrganisationID int64  `json:"organisation_id"`
+		JoinPolicy     string `json:"join_policy"`
+	}
+	apiJSON(t, "GET", base+"/api/v1/groups/"+groupURL[strings.LastIndex(groupURL, "/")+1:], admin, nil, &g)
+	if g.OrganisationID != org.ID || g.JoinPolicy != "approval" {
+		t.Fatalf("group: got organisation %d, policy %q; want %d, approval", g.OrganisationID, g.JoinPolicy, org.ID)
+	}
 }

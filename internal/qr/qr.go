@@ -9,7 +9,7 @@ import (
 )
 
 // ErrTooLong is returned by Encode when the data does not fit in version 10 at level M
-// (213 bytes).
+// (213 bytes; 212 when not ASCII).
 var ErrTooLong = errors.New("qr: data too long for version 10-M")
 
 // Code is an encoded QR symbol: Size×Size modules, true for dark.
@@ -48,15 +48,20 @@ var alignment = [11][]int{
 }
 
 // Encode encodes data in byte mode at level M in the smallest version that holds it, with the
-// mask of lowest penalty. It returns ErrTooLong when no version up to 10 holds it.
+// mask of lowest penalty. Data that is not plain ASCII is marked as UTF-8 (ECI 26), so readers
+// do not guess another character set. It returns ErrTooLong when no version up to 10 holds it.
 func Encode(data []byte) (*Code, error) {
+	eciBits := 0
+	if !ascii(data) {
+		eciBits = 12
+	}
 	for v := 1; v <= 10; v++ {
 		countBits := 8
 		if v >= 10 {
 			countBits = 16
 		}
 		capBits := levelM[v].dataCodewords() * 8
-		if 4+countBits+8*len(data) > capBits {
+		if eciBits+4+countBits+8*len(data) > capBits {
 			continue
 		}
 		return encodeVersion(v, dataCodewords(data, v, countBits, capBits), -1), nil
@@ -64,9 +69,23 @@ func Encode(data []byte) (*Code, error) {
 	return nil, ErrTooLong
 }
 
-// dataCodewords builds the data bit stream: mode, count, bytes, terminator, padding.
+func ascii(data []byte) bool {
+	for _, c := range data {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// dataCodewords builds the data bit stream: an ECI header for UTF-8 when needed, mode,
+// count, bytes, terminator, padding.
 func dataCodewords(data []byte, v, countBits, capBits int) []byte {
 	var b bitBuffer
+	if !ascii(data) {
+		b.put(0b0111, 4) // ECI
+		b.put(26, 8)     // UTF-8
+	}
 	b.put(0b0100, 4)
 	b.put(len(data), countBits)
 	for _, c := range data {

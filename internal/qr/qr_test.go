@@ -85,6 +85,7 @@ func TestRoundTrip(t *testing.T) {
 		strings.Repeat("0123456789", 10),
 		strings.Repeat("Cô Út mua giúp. ", 9),
 		strings.Repeat("q", 213),
+		strings.Repeat("ư", 106), // 212 bytes of UTF-8
 	}
 	for l := 1; l <= 213; l += 17 {
 		texts = append(texts, strings.Repeat("a", l))
@@ -136,6 +137,19 @@ func TestEveryMask(t *testing.T) {
 func TestEncodeTooLong(t *testing.T) {
 	if _, err := Encode(bytes.Repeat([]byte{'x'}, 214)); err != ErrTooLong {
 		t.Errorf("got %v, want ErrTooLong", err)
+	}
+	if _, err := Encode(append(bytes.Repeat([]byte{'x'}, 211), "ú"...)); err != ErrTooLong {
+		t.Errorf("213 bytes with UTF-8: got %v, want ErrTooLong (the ECI header takes the room)", err)
+	}
+}
+
+// TestUTF8IsMarked checks the ECI header: non-ASCII text is declared UTF-8, ASCII is not.
+func TestUTF8IsMarked(t *testing.T) {
+	if got := fmt.Sprintf("%X", dataCodewords([]byte("ú"), 1, 8, 16*8)[:3]); got != "71A402" {
+		t.Errorf("\"ú\": got %s…, want 71A402… (ECI 26, byte mode, 2 bytes)", got)
+	}
+	if got := fmt.Sprintf("%X", dataCodewords([]byte("u"), 1, 8, 16*8)[:1]); got != "40" {
+		t.Errorf("\"u\": got %s…, want 40… (byte mode, no ECI)", got)
 	}
 }
 
@@ -321,10 +335,17 @@ func decodeSVG(svg string) (string, error) {
 		}
 		data = append(data, blk[:len(blk)-spec[0]]...)
 	}
-	if data[0]>>4 != 0b0100 {
-		return "", fmt.Errorf("mode %04b, want byte mode", data[0]>>4)
+	br := &bitReader{data: data}
+	mode := br.read(4)
+	if mode == 0b0111 { // ECI: only UTF-8 (26) is expected
+		if eci := br.read(8); eci != 26 {
+			return "", fmt.Errorf("ECI %d, want 26 (UTF-8)", eci)
+		}
+		mode = br.read(4)
 	}
-	br := &bitReader{data: data, pos: 4}
+	if mode != 0b0100 {
+		return "", fmt.Errorf("mode %04b, want byte mode", mode)
+	}
 	count := br.read(8)
 	if v >= 10 {
 		count = count<<8 | br.read(8)

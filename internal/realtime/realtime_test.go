@@ -141,6 +141,15 @@ func TestSlowSubscriberIsDroppedOthersGoOn(t *testing.T) {
 	if st := b.Stats(); st.Dropped != 1 || st.Subscribers != 1 {
 		t.Fatalf("stats: got %+v, want 1 dropped and 1 subscriber", st)
 	}
+	// The dropped subscriber's queue still holds what it had, then is closed,
+	// so a reader waiting on C alone learns that it ended.
+	n := 0
+	for range slow.C {
+		n++
+	}
+	if n != 4 {
+		t.Fatalf("slow subscriber's queue: got %d events before the close, want 4", n)
+	}
 }
 
 func TestCloseEndsSubscriptions(t *testing.T) {
@@ -151,6 +160,9 @@ func TestCloseEndsSubscriptions(t *testing.T) {
 	case <-s.Done():
 	case <-time.After(time.Second):
 		t.Fatal("subscription: got open after Close, want done")
+	}
+	if ev, ok := <-s.C; ok {
+		t.Fatalf("queue after Close: got %v, want it closed", ev)
 	}
 	if err := b.Publish(context.Background(), "account:1", "x", nil); err != ErrClosed {
 		t.Fatalf("publish after close: got %v, want ErrClosed", err)

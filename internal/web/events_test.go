@@ -213,3 +213,34 @@ func TestEventsRefuseWhatTheUserMayNotSee(t *testing.T) {
 		}
 	})
 }
+
+// TestEventsStreamEndsWhenClientGoes: the server lets go of a stream as soon
+// as its client closes the connection, not at the next heartbeat.
+func TestEventsStreamEndsWhenClientGoes(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		// Streams of earlier tests end first (the server sees them go); no
+		// room holds a subscription of its own.
+		wantSubscribers(t, e, 0)
+		before := int64(0)
+		s := e.openEvents(t, e.token(t, phoneResident), "", "", http.StatusOK)
+		s.next(t, "ready")
+		if got := e.app.Broker.Stats().Subscribers; got != before+1 {
+			t.Fatalf("subscribers with the stream open: got %d, want %d", got, before+1)
+		}
+		s.close()
+		wantSubscribers(t, e, before)
+	})
+}
+
+// wantSubscribers waits (up to 10 s) for the broker to count want
+// subscribers.
+func wantSubscribers(t *testing.T, e *env, want int64) {
+	t.Helper()
+	got := int64(-1)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got = e.app.Broker.Stats().Subscribers; got == want {
+			return
+		}
+	}
+	t.Fatalf("broker's subscribers: got %d, want %d", got, want)
+}

@@ -53,7 +53,7 @@ func TestGroupFragmentIsThePageTemplate(t *testing.T) {
 			}
 		}
 		_, frag, _ := e.page(t, "GET", fmt.Sprintf("/groups/%d/fragment?mid=%d", gid, mid), resident, nil)
-		for _, want := range []string{`<form class="reacts"`, `<details class="more">`, `button class="secondary report"`, `<mark class="mention me">@`, "&lt;b&gt;tổ&lt;/b&gt;"} {
+		for _, want := range []string{`<form class="reacts"`, `<details class="more">`, `button class="secondary report"`, `<mark class="mention me">@`, `<details class="pick">`, `data-emoji="❤️"`, "&lt;b&gt;tổ&lt;/b&gt;"} {
 			if !strings.Contains(frag, want) {
 				t.Errorf("resident's fragment: got %s, want %q in it", frag, want)
 			}

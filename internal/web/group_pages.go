@@ -57,16 +57,16 @@ type msgView struct {
 
 // msgLabels are the words and flags every message of a page shares.
 type msgLabels struct {
-	Mod, Edited, Hidden, Deleted, Photo, Location, Reply, More, Reason, Report, Edit, Delete, ConfirmDelete string
-	Hide, Unhide, Pin, Unpin                                                                                string
-	Back                                                                                                    string
-	Moderator, InThread                                                                                     bool
+	Mod, Edited, Hidden, Deleted, Photo, Location, Reply, More, Reason, Report, Edit, Delete, ConfirmDelete, React string
+	Hide, Unhide, Pin, Unpin                                                                                       string
+	Back                                                                                                           string
+	Moderator, InThread                                                                                            bool
 }
 
 func newLabels(lang, back string, moderator, inThread bool) *msgLabels {
 	t := func(k string) string { return translate(lang, "group."+k) }
 	return &msgLabels{Mod: t("mod_tag"), Edited: t("edited"), Hidden: t("hidden"), Deleted: t("deleted"), Photo: t("photo"), Location: t("location"),
-		Reply: t("reply"), More: t("more"), Reason: t("reason"), Report: t("report"), Edit: t("edit"), Delete: t("delete"), ConfirmDelete: t("confirm_delete"),
+		Reply: t("reply"), More: t("more"), Reason: t("reason"), Report: t("report"), Edit: t("edit"), Delete: t("delete"), ConfirmDelete: t("confirm_delete"), React: t("react"),
 		Hide: t("hide"), Unhide: t("unhide"), Pin: t("pin"), Unpin: t("unpin"), Back: back, Moderator: moderator, InThread: inThread}
 }
 

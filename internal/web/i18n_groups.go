@@ -90,6 +90,7 @@ var groupsCatalog = map[string][2]string{
 	"flash.group_reported":       {"Đã gửi báo cáo tới người điều hành nhóm.", "Your report was sent to the moderators."},
 	"flash.group_hidden":         {"Đã cập nhật.", "Updated."},
 	"flash.group_deleted":        {"Đã xoá tin nhắn.", "Message deleted."},
+	"group.react":                {"Bày tỏ cảm xúc khác", "Other reactions"},
 	"group.settings":             {"Cài đặt nhóm", "Group settings"},
 	"group.save":                 {"Lưu", "Save"},
 	"group.transfer_help":        {"Muốn rời nhóm khi đang là chủ nhóm? Trước hết hãy chuyển quyền chủ nhóm cho một thành viên trong danh sách:", "Own the group and want to leave? First hand it over to a member from the list:"},

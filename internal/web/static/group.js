@@ -150,9 +150,11 @@
         var n = document.createElement("span"); n.className = "n"; b.appendChild(n);
         form.appendChild(b);
       });
+      var pick = form.querySelector("details.pick");
       form.querySelectorAll("button.react").forEach(function (b) {
         var n = d.reactions[b.getAttribute("data-emoji")] || 0;
         b.querySelector(".n").textContent = n ? String(n) : "";
+        if (n && pick && pick.contains(b)) { form.insertBefore(b, pick); } // shown beside the others
       });
     },
     pin: function (topic, d) {
@@ -233,6 +235,8 @@
     fetch("/api/v1/groups/" + gid + "/messages/" + li.getAttribute("data-id") + "/reactions", {method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json"}, body: JSON.stringify({emoji: b.getAttribute("data-emoji"), on: on})})
       .then(function (r) { if (r.ok) { b.classList.toggle("on", on); } });
+    var pick = b.closest("details.pick");
+    if (pick) { pick.open = false; }
   });
 
   // Post in place (the form still works without script).
