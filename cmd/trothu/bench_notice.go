@@ -149,7 +149,7 @@ func benchNoticeFanout(ctx context.Context, args []string, stdout, stderr io.Wri
 	if n.Targeted != res.Households {
 		return fmt.Errorf("targeted %d households, want %d", n.Targeted, res.Households)
 	}
-	if err := analyze(ctx, d, "notice_deliveries"); err != nil {
+	if err := d.Analyze(ctx, "notice_deliveries"); err != nil {
 		return err
 	}
 
@@ -393,29 +393,9 @@ func buildProvince(ctx context.Context, d *db.DB, wards, acks int) (province, er
 			return province{}, err
 		}
 	}
-	if err := analyze(ctx, d, ""); err != nil {
+	if err := d.Analyze(ctx, ""); err != nil {
 		return province{}, err
 	}
 	return p, nil
 }
 
-// analyze gathers planner statistics for table (all tables when ""). On
-// SQLite it keeps only sqlite_stat1: with STAT4 samples present, every
-// statement whose plan could depend on a bound value is re-prepared on each
-// execution, which costs more than the samples save here (a profile showed
-// the session lookup spending most of its time in sqlite3Reprepare).
-func analyze(ctx context.Context, d *db.DB, table string) error {
-	return d.Write(ctx, func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, strings.TrimSpace("ANALYZE "+table)); err != nil {
-			return err
-		}
-		if d.Dialect != db.SQLite {
-			return nil
-		}
-		if _, err := tx.Exec(ctx, "DELETE FROM sqlite_stat4"); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, "ANALYZE sqlite_schema") // reloads the statistics
-		return err
-	})
-}

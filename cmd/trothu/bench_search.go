@@ -257,7 +257,7 @@ func buildRequests(ctx context.Context, d *db.DB, wards, total int, logf func(st
 			logf("%d requests", done)
 		}
 	}
-	if err := d.Write(ctx, func(tx *db.Tx) error { _, err := tx.Exec(ctx, "ANALYZE"); return err }); err != nil {
+	if err := d.Analyze(ctx, ""); err != nil {
 		return "", nil, err
 	}
 	return prov, wardPaths, nil

@@ -386,3 +386,29 @@ func (d *DB) Backup(ctx context.Context, path string) error {
 	_, err = conn.ExecContext(ctx, "VACUUM INTO ?", path)
 	return err
 }
+
+// Analyze gathers planner statistics for table (every table when "";
+// otherwise a plain identifier). On SQLite it keeps only sqlite_stat1:
+// with the STAT4 samples this SQLite build collects, every statement whose
+// plan could depend on a bound value is re-prepared on each run, which
+// defeats the statement cache and costs more than the samples save.
+func (d *DB) Analyze(ctx context.Context, table string) error {
+	for _, c := range table {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return fmt.Errorf("analyze: bad table name %q", table)
+		}
+	}
+	return d.Write(ctx, func(tx *Tx) error {
+		if _, err := tx.Exec(ctx, strings.TrimSpace("ANALYZE "+table)); err != nil {
+			return err
+		}
+		if d.Dialect != SQLite {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM sqlite_stat4"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "ANALYZE sqlite_schema") // reloads the statistics
+		return err
+	})
+}
