@@ -398,4 +398,3 @@ func buildProvince(ctx context.Context, d *db.DB, wards, acks int) (province, er
 	}
 	return p, nil
 }
-
