@@ -38,22 +38,22 @@ func (s *Server) apiRoutesV1() {
 	s.api("GET", "/units/{id}", s.apiUnit)
 	s.api("GET", "/units/{id}/children", s.apiUnitChildren)
 	s.api("GET", "/units/{id}/ancestors", s.apiUnitAncestors)
-	s.api("POST", "/units/{id}/children", s.apiUnitCreate)
+	s.api("POST", "/units/{id}/children", apiWithBody(s, http.StatusCreated, s.areas.CreateUnit))
 	s.api("PATCH", "/units/{id}", s.apiUnitRename)
-	s.api("DELETE", "/units/{id}", apiDelete(s, s.areas.DeleteUnit))
+	s.api("DELETE", "/units/{id}", apiByIDNoContent(s, s.areas.DeleteUnit))
 
 	s.api("GET", "/units/{id}/households", s.apiHouseholdList)
 	s.api("POST", "/units/{id}/households/import", s.apiHouseholdImport)
 	s.api("GET", "/units/{id}/households/export", s.apiHouseholdExport)
 	s.api("POST", "/households", apiCreate(s, s.areas.CreateHousehold))
-	s.api("GET", "/households/{id}", apiGet(s, s.areas.Household))
+	s.api("GET", "/households/{id}", apiByID(s, s.areas.Household))
 	s.api("PATCH", "/households/{id}", s.apiHouseholdUpdate)
-	s.api("DELETE", "/households/{id}", apiDelete(s, s.areas.DeleteHousehold))
+	s.api("DELETE", "/households/{id}", apiByIDNoContent(s, s.areas.DeleteHousehold))
 	s.api("POST", "/households/{id}/move", s.apiHouseholdMove)
 	s.api("POST", "/households/{id}/residents", apiWithBody(s, http.StatusCreated, s.areas.AddResident))
 	// PATCH replaces the resident: an empty citizen_id keeps the stored number, clear_citizen_id removes it.
 	s.api("PATCH", "/residents/{id}", apiWithBody(s, http.StatusOK, s.areas.UpdateResident))
-	s.api("DELETE", "/residents/{id}", apiDelete(s, s.areas.DeleteResident))
+	s.api("DELETE", "/residents/{id}", apiByIDNoContent(s, s.areas.DeleteResident))
 	s.api("GET", "/residents/{id}/citizen-id", s.apiRevealCitizenID)
 
 	s.api("GET", "/units/{id}/organisations", s.apiOrganisationList)
@@ -63,7 +63,7 @@ func (s *Server) apiRoutesV1() {
 	s.api("POST", "/accounts", s.apiAccountCreate)
 	s.api("GET", "/accounts/{id}/grants", s.apiGrantList)
 	s.api("POST", "/accounts/{id}/grants", s.apiGrantCreate)
-	s.api("DELETE", "/grants/{id}", s.apiGrantDelete)
+	s.api("DELETE", "/grants/{id}", apiByIDNoContent(s, s.accounts.RevokeRole))
 
 	s.api("GET", "/audit", s.apiAuditList)
 

@@ -168,16 +168,3 @@ func (s *Server) apiGrantCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusCreated, grantViews([]account.Grant{g}, langOf(r))[0])
 }
-
-func (s *Server) apiGrantDelete(w http.ResponseWriter, r *http.Request) {
-	id, err := apiPathID(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	if err := s.accounts.RevokeRole(r.Context(), principalOf(r), id); err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}

@@ -7,14 +7,15 @@ import (
 	"github.com/trothu/trothu/internal/account"
 )
 
-// Most API routes have one of four shapes: read a resource by its {id},
-// delete it, create from a JSON body, or change it by {id} with a JSON
-// body. These adapters turn a room's service method of the matching
+// Many API routes have one of four shapes: act on the resource {id} and
+// answer with the result, or with 204; create from a JSON body; or act on
+// {id} with a JSON body. These adapters turn a room's service method of the matching
 // signature into the handler, so each such route is one line in
 // apiRoutesV1 and every one parses and answers errors the same way.
 
-// apiGet answers GET /…/{id} with the service's result.
-func apiGet[Out any](s *Server, call func(context.Context, *account.Principal, int64) (Out, error)) http.HandlerFunc {
+// apiByID calls the service with the {id} path value and answers 200 with
+// its result.
+func apiByID[Out any](s *Server, call func(context.Context, *account.Principal, int64) (Out, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := apiPathID(r, "id")
 		if err == nil {
@@ -28,8 +29,9 @@ func apiGet[Out any](s *Server, call func(context.Context, *account.Principal, i
 	}
 }
 
-// apiDelete answers DELETE /…/{id} with 204.
-func apiDelete(s *Server, call func(context.Context, *account.Principal, int64) error) http.HandlerFunc {
+// apiByIDNoContent calls the service with the {id} path value and
+// answers 204.
+func apiByIDNoContent(s *Server, call func(context.Context, *account.Principal, int64) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id, err := apiPathID(r, "id")
 		if err == nil {

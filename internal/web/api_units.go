@@ -126,25 +126,6 @@ func (s *Server) apiUnitResolve(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, apiListOf(us, ""))
 }
 
-func (s *Server) apiUnitCreate(w http.ResponseWriter, r *http.Request) {
-	id, err := apiPathID(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	var in area.UnitInput
-	if err := decodeJSON(r, &in); err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	u, err := s.areas.CreateUnit(r.Context(), principalOf(r), id, in)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, u)
-}
-
 // unitPatch holds the fields of a local unit that may change; absent ones
 // keep their value.
 type unitPatch struct {

@@ -20,10 +20,10 @@ func (s *Server) groupAPIRoutes() {
 	s.api("POST", "/groups", s.apiGroupCreate)
 	s.api("GET", "/groups/search", s.apiGroupsSearch)
 	s.api("GET", "/units/{id}/groups", s.apiUnitGroups)
-	s.api("GET", "/groups/{id}", s.apiGroup)
-	s.api("PATCH", "/groups/{id}", s.apiGroupUpdate)
-	s.api("POST", "/groups/{id}/join", s.apiGroupJoin)
-	s.api("POST", "/groups/{id}/leave", s.apiGroupLeave)
+	s.api("GET", "/groups/{id}", apiByID(s, s.groups.Get))
+	s.api("PATCH", "/groups/{id}", apiWithBody(s, http.StatusOK, s.groups.Update))
+	s.api("POST", "/groups/{id}/join", apiByID(s, s.groups.Join))
+	s.api("POST", "/groups/{id}/leave", apiByIDNoContent(s, s.groups.Leave))
 	s.api("GET", "/groups/{id}/messages", s.apiGroupMessages)
 	s.api("POST", "/groups/{id}/messages", s.apiGroupPost)
 	s.api("PATCH", "/groups/{id}/messages/{mid}", s.apiGroupEdit)
@@ -112,66 +112,6 @@ func (s *Server) apiUnitGroups(w http.ResponseWriter, r *http.Request) {
 		next = itoa(gs[len(gs)-1].ID)
 	}
 	writeJSON(w, http.StatusOK, apiListOf(gs, next))
-}
-
-func (s *Server) apiGroup(w http.ResponseWriter, r *http.Request) {
-	ids, err := groupIDs(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	d, err := s.groups.Get(r.Context(), principalOf(r), ids[0])
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
-}
-
-func (s *Server) apiGroupUpdate(w http.ResponseWriter, r *http.Request) {
-	ids, err := groupIDs(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	var in group.Input
-	if err := decodeJSON(r, &in); err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	g, err := s.groups.Update(r.Context(), principalOf(r), ids[0], in)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, g)
-}
-
-func (s *Server) apiGroupJoin(w http.ResponseWriter, r *http.Request) {
-	ids, err := groupIDs(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	d, err := s.groups.Join(r.Context(), principalOf(r), ids[0])
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, d)
-}
-
-func (s *Server) apiGroupLeave(w http.ResponseWriter, r *http.Request) {
-	ids, err := groupIDs(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	if err := s.groups.Leave(r.Context(), principalOf(r), ids[0]); err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // apiGroupMessages pages through messages: ?before=ID for older, ?after=ID

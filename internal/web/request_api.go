@@ -244,20 +244,6 @@ func (s *Server) apiRequestBulkAssign(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]int{"assigned": n})
 }
 
-func (s *Server) apiRequestGet(w http.ResponseWriter, r *http.Request) {
-	id, err := apiPathID(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	out, err := s.requests.Get(r.Context(), principalOf(r), id)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
 func (s *Server) apiRequestTimeline(w http.ResponseWriter, r *http.Request) {
 	id, err := apiPathID(r, "id")
 	if err != nil {
@@ -284,20 +270,6 @@ func (s *Server) apiRequestAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := s.requests.Handle(r.Context(), principalOf(r), id, c)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) apiRequestConfirm(w http.ResponseWriter, r *http.Request) {
-	id, err := apiPathID(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	out, err := s.requests.Confirm(r.Context(), principalOf(r), id)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
@@ -420,17 +392,4 @@ func (s *Server) apiOpen311KeyCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, k)
-}
-
-func (s *Server) apiOpen311KeyRevoke(w http.ResponseWriter, r *http.Request) {
-	id, err := apiPathID(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	if err := s.requests.RevokeAPIKey(r.Context(), principalOf(r), id); err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -28,8 +28,8 @@ func (s *Server) noticeRoutes() {
 	s.api("POST", "/notices/preview", s.apiNoticePreview)
 	s.api("GET", "/notices", s.apiNoticeList)
 	s.api("GET", "/notices/inbox", s.apiNoticeInbox)
-	s.api("GET", "/notices/{id}", apiGet(s, s.notices.Get))
-	s.api("POST", "/notices/{id}/ack", apiGet(s, s.notices.Ack)) // no body: the signed-in member's household
+	s.api("GET", "/notices/{id}", apiByID(s, s.notices.Get))
+	s.api("POST", "/notices/{id}/ack", apiByID(s, s.notices.Ack)) // no body: the signed-in member's household
 	s.api("POST", "/notices/{id}/notes", s.apiNoticeNote)
 	s.api("POST", "/notices/{id}/attachments", s.apiNoticeAttach)
 	s.api("POST", "/notices/{id}/households/{hid}/ack", s.apiNoticeProxyAck)
