@@ -165,6 +165,7 @@ type Service struct {
 	totpAEAD cipher.AEAD // encrypts TOTP secrets at rest
 	hashSem  chan struct{}
 	dummy    dummyHash
+	auth     authBatcher // concurrent Authenticate reads, batched on PostgreSQL
 }
 
 // New returns a Service over d. It panics if cfg.SecretKey is shorter than

@@ -1,0 +1,163 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/trothu/trothu/internal/db"
+)
+
+// sessionRow is what Authenticate reads for one token: the session, its
+// account and the account's grants.
+type sessionRow struct {
+	p        Principal
+	expires  int64
+	lastSeen int64
+	disabled bool
+	found    bool
+}
+
+// authQuery reads the session, the account and its grants (a row per
+// grant) of one or more token hashes.
+const authQuery = `SELECT s.id_hash, s.account_id, s.expires_at, s.last_seen_at, a.phone, a.name, COALESCE(a.resident_id, 0), a.lang, a.disabled,
+	COALESCE(g.id, 0), COALESCE(g.role, ''), COALESCE(g.unit_id, 0), COALESCE(g.unit_path, ''), COALESCE(u.name, '')
+	FROM sessions s JOIN accounts a ON a.id = s.account_id
+	LEFT JOIN role_grants g ON g.account_id = s.account_id LEFT JOIN units u ON u.id = g.unit_id
+	WHERE s.id_hash `
+
+// lookupSessions reads the sessions of hashes in one statement and returns
+// them in the same order (found false for an unknown hash).
+func lookupSessions(ctx context.Context, d *db.DB, hashes []string) ([]sessionRow, error) {
+	out := make([]sessionRow, len(hashes))
+	at := make(map[string]int, len(hashes))
+	var q strings.Builder
+	q.WriteString(authQuery)
+	args := make([]any, len(hashes))
+	if len(hashes) == 1 {
+		q.WriteString("= ?")
+	} else {
+		q.WriteString("IN (")
+		for i := range hashes {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("?")
+		}
+		q.WriteString(")")
+	}
+	for i, h := range hashes {
+		args[i] = h
+		if _, dup := at[h]; !dup {
+			at[h] = i
+		}
+		out[i].p.Grants = []Grant{}
+	}
+	q.WriteString(" ORDER BY s.id_hash, g.id")
+	rows, err := d.Query(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	for rows.Next() {
+		var h string
+		var r sessionRow
+		var g Grant
+		if err := rows.Scan(&h, &r.p.AccountID, &r.expires, &r.lastSeen, &r.p.Phone, &r.p.Name, &r.p.ResidentID, &r.p.Lang, &r.disabled,
+			&g.ID, &g.Role, &g.UnitID, &g.UnitPath, &g.UnitName); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("authenticate: %w", err)
+		}
+		i, ok := at[h]
+		if !ok {
+			continue
+		}
+		if !out[i].found {
+			r.found = true
+			r.p.Grants = out[i].p.Grants
+			out[i] = r
+		}
+		if g.ID != 0 {
+			out[i].p.Grants = append(out[i].p.Grants, g)
+		}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	// The same token twice in one batch: both callers get the same session.
+	for i, h := range hashes {
+		if j := at[h]; j != i {
+			out[i] = out[j]
+			out[i].p.Grants = append([]Grant{}, out[j].p.Grants...)
+		}
+	}
+	return out, nil
+}
+
+// authBatcher reads the sessions of concurrent requests together, in one
+// statement per batch, on PostgreSQL: there every statement is a round
+// trip and a plan, and authentication runs on every request. The first
+// callers to find work waiting run the batches themselves (no goroutine
+// outlives them); a caller that finds no queue runs its lookup at once, so
+// a lone request waits for nobody.
+type authBatcher struct {
+	mu      sync.Mutex
+	pending []*authReq
+	leaders int
+}
+
+type authReq struct {
+	hash string
+	row  sessionRow
+	err  error
+	done chan struct{}
+}
+
+const (
+	authBatchMax   = 32 // bounds the statement texts cached: one per size
+	authMaxLeaders = 4
+)
+
+func (b *authBatcher) lookup(ctx context.Context, d *db.DB, hash string) (sessionRow, error) {
+	r := &authReq{hash: hash, done: make(chan struct{})}
+	b.mu.Lock()
+	b.pending = append(b.pending, r)
+	lead := b.leaders < authMaxLeaders
+	if lead {
+		b.leaders++
+	}
+	b.mu.Unlock()
+	for lead {
+		b.mu.Lock()
+		if len(b.pending) == 0 {
+			b.leaders--
+			b.mu.Unlock()
+			break
+		}
+		n := min(len(b.pending), authBatchMax)
+		batch := append([]*authReq(nil), b.pending[:n]...)
+		b.pending = b.pending[n:]
+		b.mu.Unlock()
+		hashes := make([]string, len(batch))
+		for i, r := range batch {
+			hashes[i] = r.hash
+		}
+		// The batch outlives any one caller's request.
+		rows, err := lookupSessions(context.WithoutCancel(ctx), d, hashes)
+		for i, r := range batch {
+			if err != nil {
+				r.err = err
+			} else {
+				r.row = rows[i]
+			}
+			close(r.done)
+		}
+	}
+	select {
+	case <-r.done:
+		return r.row, r.err
+	case <-ctx.Done():
+		return sessionRow{}, ctx.Err()
+	}
+}

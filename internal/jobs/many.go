@@ -1,0 +1,54 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/trothu/trothu/internal/db"
+)
+
+// enqueueManyMax bounds one multi-row INSERT (and so the statement texts a
+// statement cache keeps: one per size).
+const enqueueManyMax = 32
+
+// EnqueueMany adds jobs inside tx with one INSERT per enqueueManyMax jobs
+// instead of one per job: what a batch of concurrent writers needs on a
+// client–server database. Jobs whose (Kind, Key) already exists are
+// skipped, as in Enqueue.
+func EnqueueMany(ctx context.Context, tx *db.Tx, js []New) error {
+	now := db.Now()
+	for start := 0; start < len(js); start += enqueueManyMax {
+		set := js[start:min(start+enqueueManyMax, len(js))]
+		var q strings.Builder
+		q.WriteString("INSERT INTO jobs(kind, key, payload, run_at, max_attempts, created_at) VALUES ")
+		args := make([]any, 0, len(set)*6)
+		for i, j := range set {
+			if j.Kind == "" {
+				return errors.New("jobs: empty kind")
+			}
+			runAt := now
+			if !j.RunAt.IsZero() {
+				runAt = db.Millis(j.RunAt)
+			}
+			if j.MaxAttempts <= 0 {
+				j.MaxAttempts = 10
+			}
+			var key any
+			if j.Key != "" {
+				key = j.Key
+			}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?)")
+			args = append(args, j.Kind, key, j.Payload, runAt, j.MaxAttempts, now)
+		}
+		q.WriteString(" ON CONFLICT (kind, key) WHERE key IS NOT NULL DO NOTHING")
+		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("enqueue %d jobs: %w", len(set), err)
+		}
+	}
+	return nil
+}
