@@ -2,14 +2,12 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -43,6 +41,11 @@ type rtReport struct {
 	Streams    int64   `json:"streams"`
 	Reconnects int64   `json:"ended"`
 	SinkBytes  int64   `json:"sink_bytes"`
+	// LastAt is when the newest delivery arrived (unix ns).
+	LastAt int64 `json:"last_at"`
+	// CPUNsPerDelivery is the generator's own CPU per delivery since the
+	// reset: what reading the streams took from the shared machine.
+	CPUNsPerDelivery float64 `json:"client_cpu_ns_per_delivery"`
 }
 
 // rtHist counts latencies in 50-µs buckets up to 5 s.
@@ -95,12 +98,36 @@ func (h *rtHist) quantiles() (n int64, p50, p99, maxMs float64) {
 	return n, at(0.50), at(0.99), maxMs
 }
 
+// rtStreams is what the load generator's streams have received.
+type rtStreams struct {
+	hist    rtHist
+	streams atomic.Int64
+	ended   atomic.Int64
+	lastAt  int64 // unix ns of the newest delivery (atomic)
+}
+
+// parseNanos parses the decimal send time of a message body.
+func parseNanos(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
+}
+
 func benchRealtimeClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench realtime-fanout --client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Bool("client", true, "run as the load generator")
 	url := fs.String("url", "", "the server")
 	tokens := fs.String("tokens", "", "file of bearer tokens, one a line")
+	loops := fs.Int("loops", 1, "reading loops (threads)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -109,80 +136,34 @@ func benchRealtimeClient(ctx context.Context, args []string, stdout, stderr io.W
 		return err
 	}
 	toks := strings.Fields(string(raw))
-	var hist rtHist
-	var streams, ended, sinkBytes atomic.Int64
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	tr := &http.Transport{MaxIdleConnsPerHost: len(toks), DisableCompression: true}
-	client := &http.Client{Transport: tr}
-	var ready sync.WaitGroup
-	ready.Add(len(toks))
-	sem := make(chan struct{}, 100)
-	for _, tok := range toks {
-		sem <- struct{}{}
-		go func(tok string) {
-			once := sync.OnceFunc(ready.Done)
-			defer once()
-			defer ended.Add(1)
-			req, _ := http.NewRequestWithContext(ctx, "GET", *url+"/events", nil)
-			req.Header.Set("Authorization", "Bearer "+tok)
-			res, err := client.Do(req)
-			<-sem
-			if err != nil {
-				fmt.Fprintln(stderr, "client: connect:", err)
-				return
-			}
-			defer res.Body.Close()
-			if res.StatusCode != http.StatusOK {
-				fmt.Fprintln(stderr, "client: status", res.StatusCode)
-				return
-			}
-			streams.Add(1)
-			br := bufio.NewReaderSize(res.Body, 4096)
-			marker := []byte(`"body":"t=`)
-			for {
-				line, err := br.ReadSlice('\n')
-				if err != nil {
-					return
-				}
-				if bytes.HasPrefix(line, []byte("event: ready")) {
-					once()
-					continue
-				}
-				i := bytes.Index(line, marker)
-				if i < 0 {
-					continue
-				}
-				rest := line[i+len(marker):]
-				j := bytes.IndexByte(rest, ';')
-				if j < 0 {
-					continue
-				}
-				sent, err := strconv.ParseInt(string(rest[:j]), 10, 64)
-				if err == nil {
-					hist.add(time.Duration(time.Now().UnixNano() - sent))
-				}
-			}
-		}(tok)
+	st := &rtStreams{}
+	var sinkBytes atomic.Int64
+	closeAll, err := openStreams(*url, toks, *loops, st, stderr)
+	if err != nil {
+		return err
 	}
-	ready.Wait()
-	fmt.Fprintf(stdout, "ready %d\n", streams.Load())
+	defer closeAll()
+	cpu0 := cpuTime()
+	fmt.Fprintf(stdout, "ready %d\n", st.streams.Load())
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		switch cmd := in.Text(); cmd {
 		case "reset":
-			hist.reset()
+			st.hist.reset()
+			atomic.StoreInt64(&st.lastAt, 0)
+			cpu0 = cpuTime()
 			fmt.Fprintln(stdout, "ok")
 		case "report":
-			n, p50, p99, mx := hist.quantiles()
-			b, _ := json.Marshal(rtReport{Deliveries: n, P50Ms: p50, P99Ms: p99, MaxMs: mx, Streams: streams.Load(), Reconnects: ended.Load(), SinkBytes: sinkBytes.Load()})
+			n, p50, p99, mx := st.hist.quantiles()
+			rep := rtReport{Deliveries: n, P50Ms: p50, P99Ms: p99, MaxMs: mx, Streams: st.streams.Load(), Reconnects: st.ended.Load(),
+				SinkBytes: sinkBytes.Load(), LastAt: atomic.LoadInt64(&st.lastAt)}
+			if n > 0 {
+				rep.CPUNsPerDelivery = float64((cpuTime() - cpu0).Nanoseconds()) / float64(n)
+			}
+			b, _ := json.Marshal(rep)
 			fmt.Fprintln(stdout, string(b))
 		case "close":
-			cancel()
-			for ended.Load() < int64(len(toks)) {
-				time.Sleep(50 * time.Millisecond)
-			}
-			tr.CloseIdleConnections()
+			closeAll()
 			fmt.Fprintln(stdout, "closed")
 		case "sink":
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -224,12 +205,12 @@ type rtClient struct {
 	out *bufio.Scanner
 }
 
-func startRealtimeClient(ctx context.Context, base, tokens string, stderr io.Writer) (*rtClient, error) {
+func startRealtimeClient(ctx context.Context, base, tokens string, loops int, stderr io.Writer) (*rtClient, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "bench", "realtime-fanout", "--client", "--url", base, "--tokens", tokens)
+	cmd := exec.CommandContext(ctx, exe, "bench", "realtime-fanout", "--client", "--url", base, "--tokens", tokens, "--loops", strconv.Itoa(loops))
 	cmd.Stderr = stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {

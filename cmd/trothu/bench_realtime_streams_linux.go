@@ -1,0 +1,207 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// openStreams opens one /events stream per token as raw non-blocking
+// sockets read by epoll loops locked to threads of their own: the load
+// generator then costs a read(2) and a scan per delivery, not a goroutine
+// wake-up and an HTTP body reader, so it takes as little CPU as it can from
+// the server it measures (they share the machine). Each loop owns a shard
+// of the sockets. It returns once every stream has sent its "ready" event,
+// and a function that closes them all.
+func openStreams(base string, toks []string, loops int, st *rtStreams, stderr io.Writer) (closeAll func(), err error) {
+	u := base
+	if h, ok := bytes.CutPrefix([]byte(u), []byte("http://")); ok {
+		u = string(h)
+	}
+	addr, err := net.ResolveTCPAddr("tcp4", u)
+	if err != nil {
+		return nil, err
+	}
+	sa := &syscall.SockaddrInet4{Port: addr.Port}
+	copy(sa.Addr[:], addr.IP.To4())
+	loops = max(1, loops)
+	eps := make([]int, loops)
+	for i := range eps {
+		if eps[i], err = syscall.EpollCreate1(syscall.EPOLL_CLOEXEC); err != nil {
+			return nil, fmt.Errorf("epoll: %w", err)
+		}
+	}
+	fds := make([]int, len(toks))
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for i, tok := range toks {
+		fds[i] = -1
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int, tok string) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			fd, err := dialStream(*sa, u, tok)
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+				return
+			}
+			fds[i] = fd
+			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
+			if err := syscall.EpollCtl(eps[i%loops], syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+				mu.Lock()
+				firstErr = err
+				mu.Unlock()
+				return
+			}
+			st.streams.Add(1)
+		}(i, tok)
+	}
+	wg.Wait()
+	if firstErr != nil {
+		fmt.Fprintln(stderr, "client: connect:", firstErr)
+	}
+	stop := make(chan struct{})
+	var done sync.WaitGroup
+	for _, ep := range eps {
+		done.Add(1)
+		go func(ep int) {
+			defer done.Done()
+			runtime.LockOSThread()
+			epollLoop(ep, st, stop)
+		}(ep)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(stop)
+			done.Wait()
+			for _, fd := range fds {
+				if fd >= 0 {
+					syscall.Close(fd)
+					st.ended.Add(1)
+				}
+			}
+			for _, ep := range eps {
+				syscall.Close(ep)
+			}
+		})
+	}, nil
+}
+
+// dialStream connects, asks for /events with the token and reads the
+// response until the stream's "ready" event, all blocking; then it makes
+// the socket non-blocking for the epoll loop.
+func dialStream(sa syscall.SockaddrInet4, host, tok string) (int, error) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	fail := func(err error) (int, error) { syscall.Close(fd); return -1, err }
+	if err := syscall.Connect(fd, &sa); err != nil { // a copy: Connect writes into it
+		return fail(err)
+	}
+	req := "GET /events HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + tok + "\r\nAccept: text/event-stream\r\n\r\n"
+	if _, err := syscall.Write(fd, []byte(req)); err != nil {
+		return fail(err)
+	}
+	var got []byte
+	buf := make([]byte, 4096)
+	for !bytes.Contains(got, []byte("event: ready\n")) {
+		n, err := syscall.Read(fd, buf)
+		if err != nil || n <= 0 {
+			return fail(fmt.Errorf("stream ended before ready (%v): %q", err, got))
+		}
+		got = append(got, buf[:n]...)
+		if !bytes.HasPrefix(got, []byte("HTTP/1.1 200")) && len(got) >= 12 {
+			return fail(fmt.Errorf("status: %q", got[:min(len(got), 64)]))
+		}
+	}
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		return fail(err)
+	}
+	return fd, nil
+}
+
+// epollLoop reads every ready socket of ep until stop closes, timing each
+// message frame by the send time in its body. A frame split across reads
+// is kept per socket until its end arrives.
+func epollLoop(ep int, st *rtStreams, stop <-chan struct{}) {
+	events := make([]syscall.EpollEvent, 1024)
+	buf := make([]byte, 64<<10)
+	partial := map[int32][]byte{}
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		n, err := syscall.EpollWait(ep, events, 100)
+		if err != nil && err != syscall.EINTR {
+			return
+		}
+		for i := 0; i < n; i++ {
+			fd := events[i].Fd
+			for {
+				m, err := syscall.Read(int(fd), buf)
+				if m <= 0 {
+					if err != syscall.EAGAIN {
+						_ = syscall.EpollCtl(ep, syscall.EPOLL_CTL_DEL, int(fd), nil)
+					}
+					break
+				}
+				data := buf[:m]
+				if p := partial[fd]; len(p) > 0 {
+					data = append(p, data...)
+				}
+				end := bytes.LastIndexByte(data, '\n') + 1
+				st.scan(data[:end], time.Now().UnixNano())
+				if end < len(data) {
+					partial[fd] = append(partial[fd][:0], data[end:]...)
+				} else if len(partial[fd]) > 0 {
+					partial[fd] = partial[fd][:0]
+				}
+				if m < len(buf) {
+					break
+				}
+			}
+		}
+	}
+}
+
+var bodyMarker = []byte(`"body":"t=`)
+
+// scan records the latency of every message frame in b, which holds whole
+// lines only.
+func (st *rtStreams) scan(b []byte, now int64) {
+	for {
+		i := bytes.Index(b, bodyMarker)
+		if i < 0 {
+			return
+		}
+		b = b[i+len(bodyMarker):]
+		j := bytes.IndexByte(b, ';')
+		if j < 0 {
+			return
+		}
+		if sent, ok := parseNanos(b[:j]); ok {
+			st.hist.add(time.Duration(now - sent))
+			atomic.StoreInt64(&st.lastAt, now)
+		}
+		b = b[j:]
+	}
+}
