@@ -29,6 +29,9 @@ func (a *App) wireRequests(ctx context.Context) error {
 	if err := a.Requests.SeedTypes(ctx); err != nil {
 		return fmt.Errorf("request types: %w", err)
 	}
+	if err := a.Requests.IndexBacklog(ctx); err != nil {
+		return fmt.Errorf("request search index: %w", err)
+	}
 	a.Requests.RegisterJobs(a.Jobs)
 	if a.cfg.Demo {
 		k, err := a.Requests.CreateAPIKey(ctx, nil, "Demo integrator", true)

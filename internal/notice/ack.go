@@ -99,7 +99,8 @@ func (s *Service) Ack(ctx context.Context, p *account.Principal, noticeID int64)
 		return Delivery{}, res.err
 	}
 	if res.changed {
-		s.publish(ctx, "notice:"+strconv.FormatInt(noticeID, 10), "reach", map[string]any{"id": noticeID})
+		s.householdChanged(ctx, res.d.HouseholdID, noticeID)
+		s.reachChanged(noticeID)
 		return res.d, nil
 	}
 	h, ok, err := s.householdOf(ctx, p)
@@ -159,7 +160,8 @@ func (s *Service) ProxyAck(ctx context.Context, p *account.Principal, noticeID, 
 	if err != nil {
 		return Delivery{}, err
 	}
-	s.publish(ctx, "notice:"+strconv.FormatInt(noticeID, 10), "reach", map[string]any{"id": noticeID})
+	s.householdChanged(ctx, householdID, noticeID)
+	s.reachChanged(noticeID)
 	return d, nil
 }
 
@@ -172,7 +174,7 @@ func (s *Service) markSeen(ctx context.Context, noticeID int64, h household) err
 		return err
 	})
 	if err == nil {
-		s.publish(ctx, "notice:"+strconv.FormatInt(noticeID, 10), "reach", map[string]any{"id": noticeID})
+		s.reachChanged(noticeID)
 	}
 	return err
 }
@@ -261,78 +263,35 @@ func (s *Service) commitAcks(batch []*ackReq) {
 // texts the statement cache keeps: one per size).
 const ackSetMax = 32
 
-// ackSet records up to ackSetMax acknowledgements in two statements
-// whatever their number — find the members' households, then one UPDATE …
-// FROM over the list — instead of one round trip per acknowledgement,
-// which is what a client–server database pays for. When two members of one
-// household are in the same set, the household is acknowledged once (the
-// first in the list) and the other finds it already done.
+// ackSet records up to ackSetMax acknowledgements in one statement
+// whatever their number — an UPDATE … FROM over the list, joined to the
+// members' households — instead of a round trip per acknowledgement (or
+// per lookup), which is what a client–server database pays for. When two
+// members of one household are in the same set, the household is
+// acknowledged once (by either) and the other finds it already done.
 func ackSet(ctx context.Context, tx *db.Tx, batch []*ackReq, res []ackRes) error {
-	type home struct {
-		id   int64
-		path string
-	}
-	homes := make(map[int64]home, len(batch))
+	type key struct{ notice, account int64 }
+	first := make(map[key]int, len(batch)) // which request an acknowledgement by (notice, account) answers
 	var q strings.Builder
-	q.WriteString("SELECT r.id, h.id, h.unit_path FROM residents r JOIN households h ON h.id = r.household_id WHERE r.id IN (")
-	args := make([]any, 0, len(batch)*6)
-	for i, r := range batch {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("?")
-		args = append(args, r.resident)
-	}
-	q.WriteString(")")
-	rows, err := tx.Query(ctx, q.String(), args...)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var rid int64
-		var h home
-		if err := rows.Scan(&rid, &h.id, &h.path); err != nil {
-			rows.Close()
-			return err
-		}
-		homes[rid] = h
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-
-	type key struct{ notice, household int64 }
-	first := map[key]int{} // which request acknowledges each (notice, household)
-	q.Reset()
-	args = args[:0]
+	args := make([]any, 0, len(batch)*5)
 	q.WriteString(`UPDATE notice_deliveries SET acked_at = v.at, acked_by = v.acc, ack_name = v.name,
 		seen_at = COALESCE(seen_at, v.at), delivered_at = COALESCE(delivered_at, v.at)
 		FROM (`)
-	n := 0
 	for i, r := range batch {
-		h, ok := homes[r.resident]
-		if !ok {
-			continue
-		}
-		k := key{r.noticeID, h.id}
-		if _, dup := first[k]; dup {
-			continue
-		}
-		first[k] = i
-		if n > 0 {
+		if i > 0 {
 			q.WriteString(" UNION ALL ")
 		}
-		n++
-		q.WriteString("SELECT CAST(? AS BIGINT) AS nid, CAST(? AS TEXT) AS path, CAST(? AS BIGINT) AS hid, CAST(? AS BIGINT) AS at, CAST(? AS BIGINT) AS acc, CAST(? AS TEXT) AS name")
-		args = append(args, r.noticeID, h.path, h.id, r.now, r.p.AccountID, r.p.Name)
+		q.WriteString("SELECT CAST(? AS BIGINT) AS nid, CAST(? AS BIGINT) AS rid, CAST(? AS BIGINT) AS at, CAST(? AS BIGINT) AS acc, CAST(? AS TEXT) AS name")
+		args = append(args, r.noticeID, r.resident, r.now, r.p.AccountID, r.p.Name)
+		if _, dup := first[key{r.noticeID, r.p.AccountID}]; !dup {
+			first[key{r.noticeID, r.p.AccountID}] = i
+		}
 	}
-	if n == 0 {
-		return nil
-	}
-	q.WriteString(`) AS v WHERE notice_deliveries.notice_id = v.nid AND notice_deliveries.unit_path = v.path
-		AND notice_deliveries.household_id = v.hid AND notice_deliveries.acked_at IS NULL
+	q.WriteString(`) AS v JOIN residents r ON r.id = v.rid JOIN households h ON h.id = r.household_id
+		WHERE notice_deliveries.notice_id = v.nid AND notice_deliveries.unit_path = h.unit_path
+		AND notice_deliveries.household_id = h.id AND notice_deliveries.acked_at IS NULL
 		RETURNING notice_id, ` + deliveryCols)
-	rows, err = tx.Query(ctx, q.String(), args...)
+	rows, err := tx.Query(ctx, q.String(), args...)
 	if err != nil {
 		return err
 	}
@@ -343,7 +302,7 @@ func ackSet(ctx context.Context, tx *db.Tx, batch []*ackReq, res []ackRes) error
 		if err := scanDelivery(prefixed{rows, &nid}, &d); err != nil {
 			return err
 		}
-		if i, ok := first[key{nid, d.HouseholdID}]; ok {
+		if i, ok := first[key{nid, d.AckedBy}]; ok {
 			res[i] = ackRes{d: d, changed: true}
 		}
 	}

@@ -136,7 +136,7 @@ func (s *Service) handleEmail(ctx context.Context, j jobs.Job) error {
 	if err != nil {
 		return err
 	}
-	s.publish(ctx, "notice:"+strconv.FormatInt(n.ID, 10), "reach", map[string]any{"id": n.ID})
+	s.reachChanged(n.ID)
 	return errors.Join(failed...)
 }
 

@@ -70,6 +70,7 @@ type Service struct {
 	jobs  *jobs.Queue
 	cfg   Config
 	acks  ackBatcher
+	live  liveState
 }
 
 // New returns the service and registers its job handlers on q.
@@ -330,7 +331,11 @@ func (s *Service) Create(ctx context.Context, p *account.Principal, in Input) (N
 		return Notice{}, err
 	}
 	s.afterSend(ctx, id)
-	return s.get(ctx, id)
+	n, err := s.get(ctx, id)
+	if err == nil {
+		s.announce(ctx, n)
+	}
+	return n, err
 }
 
 func (s *Service) get(ctx context.Context, id int64) (Notice, error) { return noticeByID(ctx, s.d, id) }
@@ -342,8 +347,8 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// publish sends a realtime event after commit; failures are only logged,
-// pages also poll.
+// publish sends a realtime event after commit; failures are only logged:
+// pages also poll, slowly.
 func (s *Service) publish(ctx context.Context, topic, event string, data any) {
 	if s.cfg.Publisher == nil {
 		return

@@ -160,6 +160,9 @@ func (s *Service) handleBatch(ctx context.Context, j jobs.Job) error {
 	if err != nil {
 		return err
 	}
+	if b.Round == 0 && b.Seq == 0 && n.SendAt.After(n.CreatedAt) {
+		s.announce(ctx, n) // a scheduled notice: Create announced the others
+	}
 	now := s.cfg.Now()
 	if b.Round > 0 && n.Expired(now) {
 		return nil
@@ -264,23 +267,8 @@ func (s *Service) handleBatch(ctx context.Context, j jobs.Job) error {
 	if s.jobs != nil && len(batch) == s.cfg.BatchSize {
 		s.jobs.Wake()
 	}
-	for acc := range inboxAccounts(members) {
-		s.publish(ctx, "account:"+strconv.FormatInt(acc, 10), "notice", map[string]any{"id": n.ID, "title": n.Title, "priority": n.Priority})
-	}
-	s.publish(ctx, "notice:"+strconv.FormatInt(n.ID, 10), "reach", map[string]any{"id": n.ID})
+	s.reachChanged(n.ID)
 	return retry
-}
-
-func inboxAccounts(members map[int64][]member) map[int64]bool {
-	out := map[int64]bool{}
-	for _, ms := range members {
-		for _, m := range ms {
-			if m.account != 0 {
-				out[m.account] = true
-			}
-		}
-	}
-	return out
 }
 
 func sendKey(h int64, channel, target string) string {
@@ -448,5 +436,5 @@ func (s *Service) afterSend(ctx context.Context, id int64) {
 	if s.jobs != nil {
 		s.jobs.Wake()
 	}
-	s.publish(ctx, "notice:"+strconv.FormatInt(id, 10), "reach", map[string]any{"id": id})
+	s.reachChanged(id)
 }

@@ -305,3 +305,50 @@ func (s *Service) List(ctx context.Context, p *account.Principal, after string, 
 	}
 	return out, nil
 }
+
+// InboxTopics returns the realtime topics of p's inbox (see live.go), or
+// none when p is not a registered resident.
+func (s *Service) InboxTopics(ctx context.Context, p *account.Principal) ([]string, error) {
+	h, ok, err := s.householdOf(ctx, p)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return InboxTopics(h.path, h.id), nil
+}
+
+// CanWatchInbox returns nil when p may listen on topic, one of its inbox's
+// topics ("inbox:{unit}" for a unit above or at p's household,
+// "household:{id}" for p's own), and Forbidden otherwise.
+func (s *Service) CanWatchInbox(ctx context.Context, p *account.Principal, topic string) error {
+	if p == nil {
+		return apperr.ErrUnauthenticated
+	}
+	topics, err := s.InboxTopics(ctx, p)
+	if err != nil {
+		return err
+	}
+	for _, t := range topics {
+		if t == topic {
+			return nil
+		}
+	}
+	return apperr.ErrForbidden
+}
+
+// CanWatchReach returns nil when p may follow the reach of notice id live
+// (topic "notice:{id}"): whoever may see the reach of part of its area.
+// It returns NotFound for an unknown notice and Forbidden otherwise, as
+// Reach does.
+func (s *Service) CanWatchReach(ctx context.Context, p *account.Principal, id int64) error {
+	if p == nil {
+		return apperr.ErrUnauthenticated
+	}
+	n, err := s.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(reachScopes(p, n)) == 0 {
+		return apperr.ErrForbidden
+	}
+	return nil
+}

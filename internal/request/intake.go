@@ -362,7 +362,7 @@ func (s *Service) Submit(ctx context.Context, p *account.Principal, in Input) (R
 	if err != nil {
 		return Request{}, err
 	}
-	fold := vntext.Fold(in.Description + " " + in.Address + " " + t.Name)
+	fold := searchFold(requestText(in.Description, in.Address, t.Name))
 	var id int64
 	token := newToken()
 	err = s.d.Write(ctx, func(tx *db.Tx) error {
@@ -374,6 +374,9 @@ func (s *Service) Submit(ctx context.Context, p *account.Principal, in Input) (R
 			in.Description, in.Address, in.Lat, in.Lon, string(attrJSON), fold, nullID(reporterID), name, phone, b2i(in.Anonymous), channel, nullID(filedBy),
 			db.Millis(ackDue), db.Millis(resolveDue), db.Millis(now), db.Millis(now)).Scan(&id)
 		if err != nil {
+			return err
+		}
+		if err := indexTerms(ctx, tx, id, db.Millis(now), rt.UnitPath, fold); err != nil {
 			return err
 		}
 		// The timeline's first entry ("created") is the request row itself:
@@ -447,6 +450,9 @@ func (s *Service) Backdate(ctx context.Context, id int64, d time.Duration) error
 	ms := d.Milliseconds()
 	return s.d.Write(ctx, func(tx *db.Tx) error {
 		var ack, res int64
+		if err := backdateTerms(ctx, tx, id, ms); err != nil {
+			return err
+		}
 		if err := tx.QueryRow(ctx, `UPDATE requests SET created_at = created_at - ?, updated_at = updated_at - ?, ack_due = ack_due - ?,
 			resolve_due = resolve_due - ? WHERE id = ? RETURNING ack_due, resolve_due`, ms, ms, ms, ms, id).Scan(&ack, &res); err != nil {
 			return notFound(err, "yêu cầu", "Request")

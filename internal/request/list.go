@@ -12,7 +12,6 @@ import (
 	"github.com/trothu/trothu/internal/apperr"
 	"github.com/trothu/trothu/internal/area"
 	"github.com/trothu/trothu/internal/db"
-	"github.com/trothu/trothu/internal/vntext"
 )
 
 // Filter selects requests for a queue or a public list.
@@ -102,7 +101,7 @@ func (s *Service) Mine(ctx context.Context, p *account.Principal, f Filter) (Pag
 	if p == nil {
 		return Page{}, apperr.ErrUnauthenticated
 	}
-	return s.listWhere(ctx, p, "r.id IN (SELECT request_id FROM request_followers WHERE account_id = ?)", []any{p.AccountID}, f)
+	return s.listWhere(ctx, p, "r.id IN (SELECT request_id FROM request_followers WHERE account_id = ?)", []any{p.AccountID}, f, termScope{})
 }
 
 // list runs the query over scopes: the requests routed into them and,
@@ -129,13 +128,14 @@ func (s *Service) list(ctx context.Context, p *account.Principal, scopes []strin
 	if len(or) > 0 {
 		cond = "(" + strings.Join(or, " OR ") + ")"
 	}
+	sc := termScope{paths: scopes, ok: true}
 	if f.PublicOnly {
 		if cond != "" {
 			cond += " AND "
 		}
-		return s.listWhere(ctx, p, cond+"r.public = 1", args, f)
+		return s.listWhere(ctx, p, cond+"r.public = 1", args, f, sc)
 	}
-	main, err := s.listWhere(ctx, p, cond, args, f)
+	main, err := s.listWhere(ctx, p, cond, args, f, sc)
 	if err != nil || len(scopes) == 0 {
 		return main, err
 	}
@@ -145,7 +145,7 @@ func (s *Service) list(ctx context.Context, p *account.Principal, scopes []strin
 		lo, hi := db.SubtreeRange(sc)
 		eor, eargs = append(eor, "(r.escalated_path >= ? AND r.escalated_path < ?)"), append(eargs, lo, hi)
 	}
-	esc, err := s.listWhere(ctx, p, "("+strings.Join(eor, " OR ")+")", eargs, f)
+	esc, err := s.listWhere(ctx, p, "("+strings.Join(eor, " OR ")+")", eargs, f, termScope{})
 	if err != nil || len(esc.Items) == 0 {
 		return main, err
 	}
@@ -196,7 +196,10 @@ func (s *Service) isWard(ctx context.Context, path string) (bool, error) {
 	return w, nil
 }
 
-func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond string, args []any, f Filter) (Page, error) {
+// listWhere lists the requests matching cond and f, newest first. A search
+// (f.Query) may be answered through the word index when sc allows it (see
+// planSearch).
+func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond string, args []any, f Filter, sc termScope) (Page, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 50
 	}
@@ -204,6 +207,7 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 	if cond != "" {
 		where = append(where, cond)
 	}
+	scopeCond, scopeArgs := cond, slices.Clone(args)
 	now := s.now()
 	if f.TypeCode != "" {
 		t, err := s.TypeByCode(ctx, f.TypeCode)
@@ -241,18 +245,10 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 		}
 		where = append(where, "r.id IN ("+strings.Join(ph, ", ")+")")
 	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		terms := vntext.SearchTerms(q)
-		if len(terms) > 8 {
-			terms = terms[:8]
-		}
-		for _, t := range terms {
-			if id, err := strconv.ParseInt(strings.TrimPrefix(t, "#"), 10, 64); err == nil && len(terms) == 1 {
-				where, args = append(where, "(r.id = ? OR r.search_fold LIKE ?)"), append(args, id, "%"+t+"%")
-				continue
-			}
-			where, args = append(where, "r.search_fold LIKE ?"), append(args, "%"+likeEscape(t)+"%")
-		}
+	tq, search := parseQuery(f.Query)
+	if search {
+		w, a := tq.conds()
+		where, args = append(where, w...), append(args, a...)
 		if f.Since.IsZero() {
 			f.Since = now.Add(-90 * 24 * time.Hour) // search is bounded by recency
 		}
@@ -271,11 +267,31 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 		where = append(where, "(r.created_at < ? OR (r.created_at = ? AND r.id < ?))")
 		args = append(args, c, c, id)
 	}
-	q := "SELECT " + requestCols + requestFrom
+	from, order := requestFrom, " ORDER BY r.created_at DESC, r.id DESC"
+	if search {
+		var until int64
+		if !f.Until.IsZero() {
+			until = db.Millis(f.Until)
+		}
+		if f.After != "" {
+			if c, _, err := decodeCursor(f.After); err == nil && (until == 0 || c+1 < until) {
+				until = c + 1 // the page after the cursor starts at its instant
+			}
+		}
+		d, err := s.planSearch(ctx, tq, sc, scopeCond, scopeArgs, db.Millis(f.Since), until)
+		if err != nil {
+			return Page{}, err
+		}
+		if d != nil {
+			from, order = d.from, d.order
+			where, args = append(slices.Clone(d.where), where...), append(slices.Clone(d.args), args...)
+		}
+	}
+	q := "SELECT " + requestCols + from
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY r.created_at DESC, r.id DESC LIMIT " + strconv.Itoa(f.Limit+1)
+	q += order + " LIMIT " + strconv.Itoa(f.Limit+1)
 	if f.Offset > 0 {
 		q += " OFFSET " + strconv.Itoa(f.Offset)
 	}
@@ -304,6 +320,3 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 	return out, nil
 }
 
-func likeEscape(s string) string {
-	return strings.NewReplacer("%", "", "_", "").Replace(s)
-}

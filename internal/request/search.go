@@ -1,0 +1,202 @@
+package request
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/trothu/trothu/internal/db"
+	"github.com/trothu/trothu/internal/vntext"
+)
+
+// textQuery is a parsed search: every word but the last must be a whole
+// word of the request's text, the last the start of one (typing "ngu"
+// finds "Nguyễn"). Diacritics, tone placement and đ are folded.
+type textQuery struct {
+	words  []string // whole words
+	prefix string   // the last word's start
+	id     int64    // a lone number may also be a request id ("#123")
+}
+
+// maxQueryWords bounds the words of a search.
+const maxQueryWords = 8
+
+func parseQuery(q string) (textQuery, bool) {
+	terms := vntext.SearchTerms(q)
+	if len(terms) == 0 {
+		return textQuery{}, false
+	}
+	if len(terms) > maxQueryWords {
+		terms = terms[:maxQueryWords]
+	}
+	tq := textQuery{words: terms[:len(terms)-1], prefix: terms[len(terms)-1]}
+	if len(terms) == 1 {
+		if id, err := strconv.ParseInt(terms[0], 10, 64); err == nil {
+			tq.id = id
+		}
+	}
+	// A whole word also typed as the prefix adds nothing.
+	for _, w := range tq.words {
+		if strings.HasPrefix(w, tq.prefix) {
+			tq.prefix = ""
+			break
+		}
+	}
+	return tq, true
+}
+
+// conds returns the conditions on r.search_fold that decide a match:
+// whatever found a candidate, these make the result exact.
+func (tq textQuery) conds() ([]string, []any) {
+	var where []string
+	var args []any
+	for _, w := range tq.words {
+		where, args = append(where, "r.search_fold LIKE ?"), append(args, "% "+w+" %")
+	}
+	if tq.prefix != "" {
+		where, args = append(where, "r.search_fold LIKE ?"), append(args, "% "+tq.prefix+"%")
+	}
+	if tq.id != 0 && len(where) == 1 {
+		where[0] = "(r.id = ? OR " + where[0] + ")"
+		args = append([]any{tq.id}, args...)
+	}
+	return where, args
+}
+
+// forcePlan makes tests take one way: "scan" (requests in order) or
+// "index" (postings, whatever the counts).
+var forcePlan string
+
+// probeLimit bounds the index entries a plan reads to count a word's
+// postings or a scope's requests: below it, walking them is cheap.
+const probeLimit = 2000
+
+// termScope says how far a listing's rows may be found through the index:
+// paths are the unit subtrees it is bounded by (none: anywhere), and ok is
+// false for listings the postings cannot bound (escalated, followed).
+type termScope struct {
+	paths []string
+	ok    bool
+}
+
+// drive is the index walk chosen for a search: postings p of one word (or
+// of the words starting with a prefix), joined to requests r.
+type drive struct {
+	from  string // requestFrom over postings
+	args  []any  // of from, then of where
+	where []string
+	order string // ORDER BY of the walk
+}
+
+// planSearch chooses how to find the newest matches: by walking the
+// postings of the query's rarest word (newest first, bounded by recency
+// and by unit path, other whole words checked in the index) or, when every
+// word is common and the scope small, by walking the scope's requests
+// newest first and matching search_fold. It returns nil for the latter.
+// Counts are probed with at most probeLimit entries each.
+func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, scopeCond string, scopeArgs []any, since, until int64) (*drive, error) {
+	if !sc.ok || tq.id != 0 || forcePlan == "scan" {
+		return nil, nil
+	}
+	var timeCond string
+	var timeArgs []any
+	timeCond, timeArgs = " AND created_at >= ?", []any{since}
+	if until > 0 {
+		timeCond, timeArgs = timeCond+" AND created_at < ?", append(timeArgs, until)
+	}
+	count := func(cond string, args ...any) (int, error) {
+		var n int
+		err := s.d.QueryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM request_terms WHERE "+cond+timeCond+" LIMIT "+strconv.Itoa(probeLimit)+") x",
+			append(args, timeArgs...)...).Scan(&n)
+		return n, err
+	}
+	best, bestN, bestPrefix := "", -1, false
+	for _, w := range tq.words {
+		if len(w) > maxTermLen {
+			continue
+		}
+		n, err := count("term = ?", w)
+		if err != nil {
+			return nil, err
+		}
+		if bestN < 0 || n < bestN {
+			best, bestN = w, n
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if tq.prefix != "" && len(tq.prefix) <= maxTermLen && bestN != 0 {
+		lo, hi := prefixRange(tq.prefix)
+		n, err := count("term >= ? AND term < ?", lo, hi)
+		if err != nil {
+			return nil, err
+		}
+		if bestN < 0 || n < bestN {
+			best, bestN, bestPrefix = tq.prefix, n, true
+		}
+	}
+	if bestN < 0 {
+		return nil, nil
+	}
+	if bestN >= probeLimit && forcePlan != "index" {
+		// Every word is common. A small scope is quicker read in order;
+		// postings of a prefix can only be read in order of the words.
+		var n int
+		q := "SELECT COUNT(*) FROM (SELECT 1 FROM requests r WHERE r.created_at >= ?"
+		args := []any{since}
+		if scopeCond != "" {
+			q += " AND " + scopeCond
+			args = append(args, scopeArgs...)
+		}
+		if err := s.d.QueryRow(ctx, q+" LIMIT "+strconv.Itoa(probeLimit)+") x", args...).Scan(&n); err != nil {
+			return nil, err
+		}
+		if n < probeLimit || bestPrefix {
+			return nil, nil
+		}
+	}
+	d := &drive{from: termFrom, order: " ORDER BY p.created_at DESC, p.request_id DESC"}
+	if bestPrefix {
+		// Several words of one request may start with the prefix: one
+		// row per request, sorted (the probe found few).
+		lo, hi := prefixRange(best)
+		sub := "SELECT DISTINCT request_id, created_at, unit_path FROM request_terms WHERE term >= ? AND term < ? AND created_at >= ?"
+		d.args = append(d.args, lo, hi, since)
+		if until > 0 {
+			sub, d.args = sub+" AND created_at < ?", append(d.args, until)
+		}
+		d.from = strings.Replace(requestFrom, " FROM requests r", " FROM ("+sub+") p CROSS JOIN requests r", 1)
+		d.order = " ORDER BY r.created_at DESC, r.id DESC"
+	} else {
+		d.where, d.args = append(d.where, "p.term = ?", "p.created_at >= ?"), append(d.args, best, since)
+		if until > 0 {
+			d.where, d.args = append(d.where, "p.created_at < ?"), append(d.args, until)
+		}
+	}
+	if len(sc.paths) > 0 {
+		var or []string
+		for _, path := range sc.paths {
+			lo, hi := db.SubtreeRange(path)
+			or, d.args = append(or, "(p.unit_path >= ? AND p.unit_path < ?)"), append(d.args, lo, hi)
+		}
+		d.where = append(d.where, "("+strings.Join(or, " OR ")+")")
+	}
+	for _, w := range tq.words {
+		if w == best && !bestPrefix || len(w) > maxTermLen {
+			continue
+		}
+		d.where = append(d.where, "EXISTS (SELECT 1 FROM request_terms q WHERE q.term = ? AND q.created_at = p.created_at AND q.request_id = p.request_id)")
+		d.args = append(d.args, w)
+	}
+	d.where = append(d.where, "r.id = p.request_id")
+	return d, nil
+}
+
+// prefixRange returns the byte range of the words starting with p:
+// U+10FFFF encodes as the greatest valid UTF-8 sequence.
+func prefixRange(p string) (lo, hi string) { return p, p + "\U0010FFFF" }
+
+// termFrom is requestFrom driven by the postings p: CROSS JOIN keeps
+// SQLite's planner from reordering it (PostgreSQL plans it either way).
+var termFrom = strings.Replace(requestFrom, " FROM requests r", " FROM request_terms p CROSS JOIN requests r", 1)

@@ -1,0 +1,396 @@
+package request_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+
+	"github.com/trothu/trothu/internal/account"
+	"github.com/trothu/trothu/internal/apperr"
+	"github.com/trothu/trothu/internal/area"
+	"github.com/trothu/trothu/internal/db"
+	"github.com/trothu/trothu/internal/db/dbtest"
+	"github.com/trothu/trothu/internal/request"
+	"github.com/trothu/trothu/internal/vntext"
+)
+
+// row is what the brute-force search reads of a request.
+type row struct {
+	id, created     int64
+	text, path, esc string
+	public          bool
+}
+
+func allRows(t *testing.T, d *db.DB) []row {
+	t.Helper()
+	rows, err := d.Query(context.Background(), `SELECT r.id, r.created_at, r.description, r.address, t.name, r.unit_path, COALESCE(r.escalated_path, ''), r.public
+		FROM requests r JOIN request_types t ON t.id = r.type_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []row
+	for rows.Next() {
+		var r row
+		var desc, addr, typ string
+		var pub int
+		if err := rows.Scan(&r.id, &r.created, &desc, &addr, &typ, &r.path, &r.esc, &pub); err != nil {
+			t.Fatal(err)
+		}
+		r.text, r.public = desc+" "+addr+" "+typ, pub == 1
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// bruteMatch is the search's contract, written plainly: every query word
+// but the last is a whole word of the folded text, the last starts one.
+func bruteMatch(text, query string) bool {
+	words := strings.FieldsFunc(vntext.Fold(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	terms := vntext.SearchTerms(query)
+	for i, q := range terms {
+		last := i == len(terms)-1
+		if !slices.ContainsFunc(words, func(w string) bool { return w == q || last && strings.HasPrefix(w, q) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// bruteSearch returns the ids a search must find, newest first: matching,
+// in the last 90 days before now, inside one of paths (or escalated into
+// it; any path when paths is nil), public only if asked.
+func bruteSearch(rs []row, query string, now time.Time, paths []string, publicOnly bool) []int64 {
+	since := db.Millis(now.Add(-90 * 24 * time.Hour))
+	var hit []row
+	for _, r := range rs {
+		in := paths == nil
+		for _, p := range paths {
+			in = in || strings.HasPrefix(r.path, p) || !publicOnly && r.esc != "" && strings.HasPrefix(r.esc, p)
+		}
+		if in && r.created >= since && (!publicOnly || r.public) && bruteMatch(r.text, query) {
+			hit = append(hit, r)
+		}
+	}
+	slices.SortFunc(hit, func(a, b row) int {
+		if a.created != b.created {
+			return int(b.created - a.created)
+		}
+		return int(b.id - a.id)
+	})
+	ids := []int64{}
+	for _, r := range hit {
+		ids = append(ids, r.id)
+	}
+	return ids
+}
+
+// pages lists every page of a search, 16 at a time, following the cursor.
+func pages(t *testing.T, list func(request.Filter) (request.Page, error), query string) []int64 {
+	t.Helper()
+	ids := []int64{}
+	for next, n := "", 0; ; n++ {
+		p, err := list(request.Filter{Query: query, Limit: 16, After: next})
+		if err != nil {
+			t.Fatalf("search %q: %v", query, err)
+		}
+		for _, r := range p.Items {
+			ids = append(ids, r.ID)
+		}
+		if next = p.Next; next == "" || n > 100 {
+			return ids
+		}
+	}
+}
+
+var searchVocab = []string{"Nguyễn", "Văn", "Học", "Đồng", "thuỷ", "thủy", "Hoàng", "Hoà", "hòa", "bình", "ngập", "nước", "rác", "karaoke",
+	"đèn", "đường", "Khánh", "cống", "Lê", "Lợi", "hẻm", "42", "ồn", "Nguyên", "nguy", "hiểm", "ĐỒNG", "Đông"}
+
+var searchQueries = []string{"nguyen van hoc", "Nguyễn", "ngu", "NGUY", "dong", "đồng", "thuy", "thủy hoa", "hoa binh", "hoa", "khanh",
+	"khánh", "den duong", "42", "4", "le loi", "le", "ngap nuoc ra", "xyz", "rac ngap nuoc hem", "tieng on", "tiếng", "d", "n"}
+
+// fillRequests files n requests with random words over 200 days before
+// now, at units, on behalf of an official; some are then backdated.
+func fillRequests(t *testing.T, f *fx, n int, units []area.Unit, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(5, uint64(n)))
+	types := []string{"tieng_on", "gop_y_khac", "hanh_chinh_cong", "ve_sinh_moi_truong"}
+	start := now.Add(-200 * 24 * time.Hour)
+	for i := range n {
+		f.clk.Set(start.Add(time.Duration(i) * 200 * 24 * time.Hour / time.Duration(n)))
+		var words []string
+		for range 3 + rng.IntN(5) {
+			words = append(words, searchVocab[rng.IntN(len(searchVocab))])
+		}
+		pub := rng.IntN(4) != 0
+		r, err := f.svc.Submit(ctx, f.official, request.Input{TypeCode: types[rng.IntN(len(types))], Description: strings.Join(words, " ") + ", đề nghị xử lý.",
+			Address: fmt.Sprintf("%d %s", 1+rng.IntN(99), searchVocab[rng.IntN(len(searchVocab))]), UnitID: units[rng.IntN(len(units))].ID,
+			OnBehalf: true, ReporterName: "Bà Tư", Public: &pub})
+		if err != nil {
+			t.Fatalf("submit %d: %v", i, err)
+		}
+		if rng.IntN(10) == 0 {
+			if err := f.svc.Backdate(ctx, r.ID, time.Duration(rng.IntN(120))*24*time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	f.clk.Set(now)
+}
+
+// TestSearchAgreesWithBruteForce checks every search, paged, through the
+// index and through the scan, against a plain scan in Go, for officials
+// at three levels and for the public list.
+func TestSearchAgreesWithBruteForce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		root := &account.Principal{Grants: []account.Grant{{Role: account.RoleAdmin, UnitPath: "/900001/"}}}
+		kp2, err := f.areas.CreateUnit(ctx, root, f.ward.ID, area.UnitInput{Name: "Khu phố 2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		to2, err := f.areas.CreateUnit(ctx, root, f.kp1.ID, area.UnitInput{Name: "Tổ 2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := f.clk.Now()
+		fillRequests(t, f, 240, []area.Unit{f.ward, f.kp1, f.to1, to2, kp2}, now)
+		rs := allRows(t, d)
+		for _, plan := range []string{"", "index", "scan"} {
+			restore := request.ForcePlan(plan)
+			for _, who := range []struct {
+				name string
+				p    *account.Principal
+				path string
+			}{{"ward official", f.official, f.ward.Path}, {"neighbourhood head", f.nbHead, f.kp1.Path}, {"group head", f.groupHead, f.to1.Path}} {
+				for _, q := range searchQueries {
+					got := pages(t, func(fl request.Filter) (request.Page, error) { return f.svc.Queue(ctx, who.p, fl) }, q)
+					if want := bruteSearch(rs, q, now, []string{who.path}, false); !slices.Equal(got, want) {
+						t.Errorf("plan %q, %s, %q: got %v, want %v", plan, who.name, q, got, want)
+					}
+				}
+			}
+			for _, q := range searchQueries {
+				got := pages(t, func(fl request.Filter) (request.Page, error) {
+					fl.UnitID = f.ward.ID
+					return f.svc.Public(ctx, nil, fl)
+				}, q)
+				if want := bruteSearch(rs, q, now, []string{f.ward.Path}, true); !slices.Equal(got, want) {
+					t.Errorf("plan %q, public, %q: got %v, want %v", plan, q, got, want)
+				}
+			}
+			restore()
+		}
+		// The test means something: most queries find some, some none.
+		if n := len(bruteSearch(rs, "nguyen", now, nil, false)); n < 20 {
+			t.Errorf("vocabulary too thin: %d requests with nguyen", n)
+		}
+	})
+}
+
+// TestSearchFolding: diacritics, tone placement, đ and case fold; the last
+// word matches a word's start, the others whole words only.
+func TestSearchFolding(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		file := func(desc string) int64 {
+			r, err := f.svc.Submit(ctx, f.official, request.Input{TypeCode: "gop_y_khac", Description: desc, UnitID: f.to1.ID, OnBehalf: true, ReporterName: "Ông Ba"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clk.Set(f.clk.Now().Add(time.Minute))
+			return r.ID
+		}
+		hoc := file("Ông Nguyễn Văn Học phản ánh hẻm tối.")
+		dong := file("Cống ở chợ Đồng Xoài bị nghẹt.")
+		thuy := file("Nhà bà Thuỷ bị ngập khi mưa.")
+		hoang := file("Anh Hoàng báo karaoke ồn ào.")
+		for _, c := range []struct {
+			q    string
+			want []int64
+		}{
+			{"nguyen van hoc", []int64{hoc}},
+			{"NGUYỄN VĂN HỌC", []int64{hoc}},
+			{"ngu", []int64{hoc}},
+			{"dong", []int64{dong}},
+			{"đồng xoai", []int64{dong}},
+			{"thủy", []int64{thuy}},
+			{"thuỷ", []int64{thuy}},
+			{"hoa", []int64{hoang}},           // prefix of Hoàng
+			{"hoa karaoke", []int64{}},        // not last: a whole word
+			{"karaoke hoang", []int64{hoang}}, // order does not matter
+			{"van hoc nguyen", []int64{hoc}},
+			{"ao", []int64{hoang}},
+			{"oan", []int64{}}, // inside a word: no
+			{"gop y", []int64{hoang, thuy, dong, hoc}},
+			{"kien nghi", []int64{hoang, thuy, dong, hoc}}, // the type's name: Góp ý – kiến nghị khác
+		} {
+			p, err := f.svc.Queue(ctx, f.official, request.Filter{Query: c.q})
+			if err != nil {
+				t.Fatalf("%q: %v", c.q, err)
+			}
+			got := []int64{}
+			for _, r := range p.Items {
+				got = append(got, r.ID)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("%q: got %v, want %v", c.q, got, c.want)
+			}
+		}
+	})
+}
+
+// checkIndex compares the postings with the words of every request's
+// current text, creation time and unit.
+func checkIndex(t *testing.T, d *db.DB) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, r := range allRows(t, d) {
+		for _, w := range strings.FieldsFunc(vntext.Fold(r.text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+			want[fmt.Sprintf("%s|%d|%d|%s", w, r.created, r.id, r.path)] = true
+		}
+	}
+	rows, err := d.Query(context.Background(), "SELECT term, created_at, request_id, unit_path FROM request_terms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]bool{}
+	for rows.Next() {
+		var term, path string
+		var created, id int64
+		if err := rows.Scan(&term, &created, &id, &path); err != nil {
+			t.Fatal(err)
+		}
+		got[fmt.Sprintf("%s|%d|%d|%s", term, created, id, path)] = true
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("posting %s missing", k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			t.Errorf("posting %s stale", k)
+		}
+	}
+}
+
+// TestSearchIndexFollowsChanges: re-routing (another unit and type),
+// merging and backdating keep the index right; the backlog of requests
+// stored before the index is indexed at start; permissions bound searches.
+func TestSearchIndexFollowsChanges(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		root := &account.Principal{Grants: []account.Grant{{Role: account.RoleAdmin, UnitPath: "/900001/"}}}
+		kp2, err := f.areas.CreateUnit(ctx, root, f.ward.ID, area.UnitInput{Name: "Khu phố 2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := func(p request.Page, err error) []int64 {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := []int64{}
+			for _, r := range p.Items {
+				out = append(out, r.ID)
+			}
+			return out
+		}
+		priv := false
+		a, err := f.svc.Submit(ctx, f.official, request.Input{TypeCode: "gop_y_khac", Description: "Cây đổ chắn hẻm Khánh Hội.", UnitID: f.to1.ID, OnBehalf: true, ReporterName: "Ông Ba"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(f.clk.Now().Add(time.Minute))
+		b, err := f.svc.Submit(ctx, f.official, request.Input{TypeCode: "gop_y_khac", Description: "Khánh Hội: cây đổ, chưa ai dọn.", UnitID: f.ward.ID, OnBehalf: true, ReporterName: "Bà Tư", Public: &priv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Set(f.clk.Now().Add(time.Minute))
+		if got := ids(f.svc.Queue(ctx, f.groupHead, request.Filter{Query: "khanh hoi"})); !slices.Equal(got, []int64{a.ID}) {
+			t.Errorf("group head before re-routing: got %v, want [%d]", got, a.ID)
+		}
+		// Re-route a to Khu phố 2 as noise: its unit and type name change.
+		if _, err := f.svc.Handle(ctx, f.official, a.ID, request.Change{Action: "reroute", UnitID: kp2.ID, TypeCode: "tieng_on", Body: "Thuộc khu phố 2."}); err != nil {
+			t.Fatal(err)
+		}
+		checkIndex(t, d)
+		if got := ids(f.svc.Queue(ctx, f.groupHead, request.Filter{Query: "khanh hoi"})); len(got) != 0 {
+			t.Errorf("group head after re-routing away: got %v, want none", got)
+		}
+		if got := ids(f.svc.Queue(ctx, f.official, request.Filter{Query: "tieng on", UnitID: kp2.ID})); !slices.Equal(got, []int64{a.ID}) {
+			t.Errorf("new type's name in the new unit: got %v, want [%d]", got, a.ID)
+		}
+		if got := ids(f.svc.Queue(ctx, f.official, request.Filter{Query: "kien nghi"})); !slices.Equal(got, []int64{b.ID}) {
+			t.Errorf("old type's name: got %v, want [%d]", got, b.ID)
+		}
+		// Merge b into a: both stay findable, b as a duplicate.
+		if _, err := f.svc.Handle(ctx, f.official, b.ID, request.Change{Action: "merge", MergeInto: a.ID}); err != nil {
+			t.Fatal(err)
+		}
+		checkIndex(t, d)
+		if got := ids(f.svc.Queue(ctx, f.official, request.Filter{Query: "khánh"})); !slices.Equal(got, []int64{b.ID, a.ID}) {
+			t.Errorf("after merging: got %v, want [%d %d]", got, b.ID, a.ID)
+		}
+		// The public list shows the public one only; a resident has no queue.
+		if got := ids(f.svc.Public(ctx, nil, request.Filter{Query: "khanh"})); !slices.Equal(got, []int64{a.ID}) {
+			t.Errorf("public search: got %v, want [%d]", got, a.ID)
+		}
+		if _, err := f.svc.Queue(ctx, f.resident, request.Filter{Query: "khanh"}); code(err) != apperr.Forbidden {
+			t.Errorf("resident search: got %v, want forbidden", err)
+		}
+		if _, err := f.svc.Queue(ctx, f.groupHead, request.Filter{Query: "khanh", UnitID: f.ward.ID}); code(err) != apperr.Forbidden {
+			t.Errorf("group head over the ward: got %v, want forbidden", err)
+		}
+		// Backdated past 90 days: found only when asked for older ones.
+		if err := f.svc.Backdate(ctx, a.ID, 100*24*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		checkIndex(t, d)
+		if got := ids(f.svc.Queue(ctx, f.official, request.Filter{Query: "khanh"})); !slices.Equal(got, []int64{b.ID}) {
+			t.Errorf("after backdating: got %v, want [%d]", got, b.ID)
+		}
+		if got := ids(f.svc.Queue(ctx, f.official, request.Filter{Query: "khanh", Since: f.clk.Now().Add(-200 * 24 * time.Hour)})); !slices.Equal(got, []int64{b.ID, a.ID}) {
+			t.Errorf("backdated, since 200 days: got %v, want [%d %d]", got, b.ID, a.ID)
+		}
+		// Requests stored before the index: indexed at the next start.
+		err = d.Write(ctx, func(tx *db.Tx) error {
+			if _, err := tx.Exec(ctx, "DELETE FROM request_terms"); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "UPDATE requests SET search_fold = 'cay do chan hem'"); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO settings(key, value) VALUES ('request.terms_backfill', '0') ON CONFLICT (key) DO UPDATE SET value = '0'")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.IndexBacklog(ctx); err != nil {
+			t.Fatal(err)
+		}
+		checkIndex(t, d)
+		var n int
+		if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM settings WHERE key = 'request.terms_backfill'").Scan(&n); err != nil || n != 0 {
+			t.Errorf("backfill mark: got %d %v, want cleared", n, err)
+		}
+		if got := ids(f.svc.Queue(ctx, f.official, request.Filter{Query: "khanh"})); !slices.Equal(got, []int64{b.ID}) {
+			t.Errorf("after the backfill: got %v, want [%d]", got, b.ID)
+		}
+	})
+}

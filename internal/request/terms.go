@@ -1,0 +1,269 @@
+package request
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/trothu/trothu/internal/db"
+	"github.com/trothu/trothu/internal/vntext"
+)
+
+// The search index: request_terms holds one posting (term, created_at,
+// request_id, unit_path) per distinct folded word of a request's text, so
+// a search walks the postings of its rarest word newest first, bounded by
+// recency and by the unit subtree without reading any request row it will
+// not show. requests.search_fold keeps the same words as " w1 w2 … wn ",
+// so LIKE '% w %' matches a whole word and '% w%' a word's start: the
+// conditions that make every result exact, whichever way it was found.
+
+// maxTermLen bounds an indexed word (bytes); longer "words" are noise and
+// are only matched through search_fold.
+const maxTermLen = 64
+
+// searchFold returns the search_fold of a request's text.
+func searchFold(text string) string {
+	words := strings.FieldsFunc(vntext.Fold(text), notWordRune)
+	if len(words) == 0 {
+		return " "
+	}
+	return " " + strings.Join(words, " ") + " "
+}
+
+func notWordRune(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }
+
+// requestText is the text a request is found by.
+func requestText(description, address, typeName string) string {
+	return description + " " + address + " " + typeName
+}
+
+// foldTerms returns the distinct indexable words of a search_fold (or of
+// an older, plain folded text), in order of first appearance.
+func foldTerms(fold string) []string {
+	words := strings.FieldsFunc(fold, notWordRune)
+	seen := make(map[string]bool, len(words))
+	out := words[:0:0]
+	for _, w := range words {
+		if len(w) <= maxTermLen && !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// bucket rounds n up to a power of two (at least 8), so statements built
+// for n items come in a few shapes and stay in the statement caches.
+func bucket(n int) int {
+	b := 8
+	for b < n {
+		b *= 2
+	}
+	return b
+}
+
+// indexTerms writes the postings of request id, whose search_fold is fold:
+// the one call intake makes, in the request's own transaction (one
+// statement).
+func indexTerms(ctx context.Context, tx *db.Tx, id, createdMs int64, unitPath, fold string) error {
+	return insertPostings(ctx, tx, []posting{{id: id, created: createdMs, path: unitPath, terms: foldTerms(fold)}})
+}
+
+type posting struct {
+	id, created int64
+	path        string
+	terms       []string
+}
+
+// insertPostings writes the postings of several requests, in statements
+// of at most 1,024 rows (4 parameters a row).
+func insertPostings(ctx context.Context, tx *db.Tx, ps []posting) error {
+	const maxRows = 1024
+	var rows [][4]any
+	flush := func() error {
+		if len(rows) == 0 {
+			return nil
+		}
+		n := bucket(len(rows))
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO request_terms(term, created_at, request_id, unit_path) VALUES ")
+		args := make([]any, 0, 4*n)
+		for i := range n {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, ?, ?)")
+			r := rows[min(i, len(rows)-1)] // padding repeats the last row
+			args = append(args, r[0], r[1], r[2], r[3])
+		}
+		sb.WriteString(" ON CONFLICT DO NOTHING")
+		rows = rows[:0]
+		_, err := tx.Exec(ctx, sb.String(), args...)
+		return err
+	}
+	for _, p := range ps {
+		for _, t := range p.terms {
+			rows = append(rows, [4]any{t, p.created, p.id, p.path})
+			if len(rows) == maxRows {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}
+
+// deletePostings removes the postings of request id created at createdMs
+// under terms (primary-key deletes).
+func deletePostings(ctx context.Context, tx *db.Tx, id, createdMs int64, terms []string) error {
+	for len(terms) > 0 {
+		k := min(len(terms), 256)
+		n := bucket(k)
+		args := make([]any, 0, n+2)
+		args = append(args, id, createdMs)
+		for i := range n {
+			args = append(args, terms[min(i, k-1)])
+		}
+		q := "DELETE FROM request_terms WHERE request_id = ? AND created_at = ? AND term IN (?" + strings.Repeat(", ?", n-1) + ")"
+		if _, err := tx.Exec(ctx, q, args...); err != nil {
+			return err
+		}
+		terms = terms[k:]
+	}
+	return nil
+}
+
+// reindex rewrites the search_fold and postings of request id from its
+// current text, type and unit (after a re-route). The old postings are
+// found from the stored search_fold, at the unchanged creation time.
+func reindex(ctx context.Context, tx *db.Tx, id int64) error {
+	var desc, addr, typeName, path, old string
+	var created int64
+	if err := tx.QueryRow(ctx, `SELECT r.description, r.address, t.name, r.unit_path, r.search_fold, r.created_at
+		FROM requests r JOIN request_types t ON t.id = r.type_id WHERE r.id = ?`, id).Scan(&desc, &addr, &typeName, &path, &old, &created); err != nil {
+		return notFound(err, "yêu cầu", "Request")
+	}
+	if err := deletePostings(ctx, tx, id, created, foldTerms(old)); err != nil {
+		return err
+	}
+	fold := searchFold(requestText(desc, addr, typeName))
+	if fold != old {
+		if _, err := tx.Exec(ctx, "UPDATE requests SET search_fold = ? WHERE id = ?", fold, id); err != nil {
+			return err
+		}
+	}
+	return indexTerms(ctx, tx, id, created, path, fold)
+}
+
+// backdateTerms moves the postings of request id back by ms, with the
+// request's creation time (call it before the request row moves).
+func backdateTerms(ctx context.Context, tx *db.Tx, id, ms int64) error {
+	var fold, path string
+	var created int64
+	if err := tx.QueryRow(ctx, "SELECT search_fold, created_at, unit_path FROM requests WHERE id = ?", id).Scan(&fold, &created, &path); err != nil {
+		return notFound(err, "yêu cầu", "Request")
+	}
+	terms := foldTerms(fold)
+	if err := deletePostings(ctx, tx, id, created, terms); err != nil {
+		return err
+	}
+	return insertPostings(ctx, tx, []posting{{id: id, created: created - ms, path: path, terms: terms}})
+}
+
+// backfillKey is the setting that marks requests still to index (its
+// value: the last id indexed); migration 0006 sets it.
+const backfillKey = "request.terms_backfill"
+
+// IndexBacklog indexes the requests stored before the search index
+// existed, if any, and clears the mark; at start, before serving. Several
+// instances may run it at once (postings are written idempotently).
+func (s *Service) IndexBacklog(ctx context.Context) error {
+	var v string
+	err := s.d.QueryRow(ctx, "SELECT value FROM settings WHERE key = ?", backfillKey).Scan(&v)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	}
+	after, _ := strconv.ParseInt(v, 10, 64)
+	if err := s.Reindex(ctx, after, func(last int64) error {
+		return s.d.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, "UPDATE settings SET value = ? WHERE key = ?", strconv.FormatInt(last, 10), backfillKey)
+			return err
+		})
+	}); err != nil {
+		return err
+	}
+	return s.d.Write(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, "DELETE FROM settings WHERE key = ?", backfillKey)
+		return err
+	})
+}
+
+// Reindex (re)writes search_fold and the postings of every request with
+// an id above after, 500 requests a transaction, calling done with the
+// last id of each. Postings under the previous search_fold words are
+// removed first, so it may run over indexed requests too.
+func (s *Service) Reindex(ctx context.Context, after int64, done func(last int64) error) error {
+	const batch = 500
+	for {
+		type row struct {
+			id, created     int64
+			path, old, fold string
+		}
+		var rs []row
+		rows, err := s.d.Query(ctx, `SELECT r.id, r.created_at, r.unit_path, r.search_fold, r.description, r.address, t.name
+			FROM requests r JOIN request_types t ON t.id = r.type_id WHERE r.id > ? ORDER BY r.id LIMIT ?`, after, batch)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r row
+			var desc, addr, typeName string
+			if err := rows.Scan(&r.id, &r.created, &r.path, &r.old, &desc, &addr, &typeName); err != nil {
+				rows.Close()
+				return err
+			}
+			r.fold = searchFold(requestText(desc, addr, typeName))
+			rs = append(rs, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(rs) == 0 {
+			return nil
+		}
+		err = s.d.Write(ctx, func(tx *db.Tx) error {
+			ps := make([]posting, 0, len(rs))
+			for _, r := range rs {
+				if strings.HasPrefix(r.old, " ") { // indexed before: remove its postings
+					if err := deletePostings(ctx, tx, r.id, r.created, foldTerms(r.old)); err != nil {
+						return err
+					}
+				}
+				if r.fold != r.old {
+					if _, err := tx.Exec(ctx, "UPDATE requests SET search_fold = ? WHERE id = ?", r.fold, r.id); err != nil {
+						return err
+					}
+				}
+				ps = append(ps, posting{id: r.id, created: r.created, path: r.path, terms: foldTerms(r.fold)})
+			}
+			return insertPostings(ctx, tx, ps)
+		})
+		if err != nil {
+			return err
+		}
+		after = rs[len(rs)-1].id
+		if done != nil {
+			if err := done(after); err != nil {
+				return err
+			}
+		}
+	}
+}
