@@ -15,6 +15,7 @@ var noticesCatalog = map[string][2]string{
 	"notice.acked":                {"Đã nhận", "Acknowledged"},
 	"notice.needs_ack":            {"Cần xác nhận", "Please acknowledge"},
 	"notice.new":                  {"Mới", "New"},
+	"notice.unread":               {"chưa đọc", "unread"},
 	"notice.scheduled":            {"Hẹn gửi lúc", "Scheduled for"},
 	"notice.expires":              {"hết hạn", "expires"},
 	"notice.note_from":            {"Ghi chú của", "Note from"},

@@ -23,11 +23,14 @@ type noticesData struct {
 	PushKey   string
 	InboxNext string
 	ListNext  string
+	Unread    int // notices on the inbox page nobody in the household has opened
+	liveFields
 }
 
-// noticesPage is "Thông báo": a resident's inbox (refreshed every few
-// seconds with htmx, so a new notice appears while the page is open) and,
-// for officials, the notices of their area.
+// noticesPage is "Thông báo": a resident's inbox and, for officials, the
+// notices of their area. The inbox is live: a notice sent to the household,
+// or acknowledged by another member, reloads it (?part=inbox) while the
+// page is open.
 func (s *Server) noticesPage(w http.ResponseWriter, r *http.Request) {
 	ctx, p := r.Context(), principalOf(r)
 	if p == nil {
@@ -45,6 +48,21 @@ func (s *Server) noticesPage(w http.ResponseWriter, r *http.Request) {
 		d.Inbox = &in
 		if in.Next != "" {
 			d.InboxNext = "/notices?after=" + url.QueryEscape(in.Next)
+		}
+		d.Unread = unread(in.Items)
+		topics, err := s.notices.InboxTopics(ctx, p)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		self := "/notices?part=inbox"
+		if a := q.Get("after"); a != "" {
+			self += "&after=" + url.QueryEscape(a)
+		}
+		d.liveFields = s.liveFields(self, topics...)
+		if q.Get("part") == "inbox" {
+			s.renderPart(w, r, "notice_list.html", "inbox", d)
+			return
 		}
 	}
 	d.CanSend = p.CanAnywhere(account.ActSendNotice)

@@ -18,11 +18,13 @@ type reachData struct {
 	UnitID  int64
 	SelfURL string
 	Unreach string // link to the unreached list of the same scope
+	liveFields
 }
 
 // noticeReachPage is the reach dashboard: households targeted, delivered,
-// seen and acknowledged, by level. The figures refresh every few seconds
-// while the page is open (htmx polling of the same URL).
+// seen and acknowledged, by level. The figures are live while the page is
+// open: a reach event of the notice (at most one a second) reloads them
+// (?part=reach).
 func (s *Server) noticeReachPage(w http.ResponseWriter, r *http.Request) {
 	id, err := apiPathID(r, "id")
 	if err != nil {
@@ -45,6 +47,15 @@ func (s *Server) noticeReachPage(w http.ResponseWriter, r *http.Request) {
 	if unit != 0 {
 		d.SelfURL += "?unit_id=" + strconv.FormatInt(unit, 10)
 		d.Unreach += "?unit_id=" + strconv.FormatInt(unit, 10)
+	}
+	live := r.URL.Path + "?part=reach"
+	if unit != 0 {
+		live += "&unit_id=" + strconv.FormatInt(unit, 10)
+	}
+	d.liveFields = s.liveFields(live, notice.ReachTopic(id))
+	if r.URL.Query().Get("part") == "reach" {
+		s.renderPart(w, r, "notice_reach.html", "reach", d)
+		return
 	}
 	s.render(w, r, http.StatusOK, "notice_reach.html", v.Title, d, flash(r))
 }

@@ -7,6 +7,7 @@ func (s *Server) noticeRoutes() {
 		return
 	}
 	s.handle("GET /sw.js", s.serviceWorker)
+	s.noticeTopics()
 
 	s.handle("GET /notices", s.noticesPage)
 	s.handle("GET /notices/new", s.noticeComposePage)

@@ -1,5 +1,25 @@
-// trothu announcements: print button, and Web Push sign-up (the service
-// worker at /sw.js shows the notifications). Pages work without this.
+// trothu announcements: the live inbox and reach figures (over /events,
+// see trothuLive in app.js), print button, and Web Push sign-up (the
+// service worker at /sw.js shows the notifications). Pages work without
+// this.
+(function () {
+  "use strict";
+  if (!window.trothuLive || !window.fetch) { return; }
+  var title = document.title;
+  // The tab shows how many notices nobody at home has opened yet.
+  function badge(el) {
+    var n = el.querySelector("#inbox-unread");
+    var k = n ? parseInt(n.textContent, 10) || 0 : 0;
+    document.title = (k ? "(" + k + ") " : "") + title;
+  }
+  window.trothuParts = {};
+  ["inbox", "reach"].forEach(function (id) {
+    var el = document.getElementById(id);
+    if (!el || !el.getAttribute("data-live")) { return; }
+    if (id === "inbox") { badge(el); }
+    window.trothuParts[id] = window.trothuLive(el, id === "inbox" ? badge : null);
+  });
+})();
 (function () {
   document.addEventListener("click", function (e) {
     if (e.target.closest("[data-print]")) { e.preventDefault(); window.print(); }
