@@ -22,6 +22,7 @@ import (
 
 	"github.com/trothu/trothu/internal/db"
 	"github.com/trothu/trothu/internal/db/dbtest"
+	"github.com/trothu/trothu/internal/vntext"
 )
 
 // TestGroupChatInBrowser is the group room's headline flow, on both
@@ -113,6 +114,18 @@ func groupChatFlow(t *testing.T, engine db.Dialect) {
 	// naming the tổ head; it comes back and sees each of them, once.
 	headName := demoName(t, base, "0900000005")
 	missed := []string{"Tin lúc mất mạng thứ nhất", "@" + headName + " ơi, tin lúc mất mạng thứ hai"}
+	// "@" and the start of the head's given name, typed without diacritics,
+	// offers the head; a tap writes the full name into the message.
+	words := strings.Fields(vntext.Fold(headName))
+	typed := "Cảm ơn @" + words[len(words)-1][:2]
+	do(t, a, "mention completion", chromedp.SendKeys("#body", typed),
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`[...document.querySelectorAll("#mention-list li")].some(li => li.dataset.name === %q)`, headName)),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`[...document.querySelectorAll("#mention-list li")].find(li => li.dataset.name === %q).dispatchEvent(new MouseEvent("mousedown", {bubbles: true}))`, headName)))
+	if got, want := get(t, a, "completed text", chromedp.Value("#body")), "Cảm ơn @"+headName+" "; got != want {
+		t.Fatalf("mention completion: got %q, want %q", got, want)
+	}
+	do(t, a, "clear the composer", chromedp.Evaluate[chromedp.Void](`document.getElementById("body").value = ""`))
+
 	do(t, b, "drop the connection", chromedp.Evaluate[chromedp.Void](`window.trothuEvents.drop()`))
 	for _, m := range missed {
 		do(t, a, "post "+m, chromedp.SendKeys("#body", m), chromedp.Click("#send"),

@@ -2,6 +2,8 @@ package group
 
 import (
 	"context"
+
+	"github.com/trothu/trothu/internal/account"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -188,4 +190,74 @@ func (s *Service) loadMentions(ctx context.Context, msgs []Message) error {
 		idx[mid].Mentions = append(idx[mid].Mentions, m)
 	}
 	return rows.Err()
+}
+
+// maxSuggestions bounds MentionSuggestions.
+const maxSuggestions = 8
+
+// MentionSuggestions returns up to 8 active members of group id whose name
+// has a word starting with q (folded: "lan" finds "Lân", "ng" finds
+// "Nguyễn"), p excluded, names starting with q first, for the composer's
+// "@" completion. Only names go out: no phone numbers.
+func (s *Service) MentionSuggestions(ctx context.Context, p *account.Principal, id int64, q string) ([]Mention, error) {
+	if _, err := s.view(ctx, p, id); err != nil {
+		return nil, err
+	}
+	words := strings.Fields(vntext.Fold(q))
+	if len(words) == 0 || utf8.RuneCountInString(q) > 60 {
+		return []Mention{}, nil
+	}
+	rows, err := s.d.Query(ctx, `SELECT m.account_id, a.name FROM group_members m JOIN accounts a ON a.id = m.account_id
+		WHERE m.group_id = ? AND m.state = 'active' AND m.account_id <> ? ORDER BY a.name, m.account_id LIMIT 5000`, id, p.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var first, other []Mention
+	for rows.Next() {
+		var m Mention
+		if err := rows.Scan(&m.AccountID, &m.Name); err != nil {
+			return nil, err
+		}
+		if at, ok := wordsMatch(strings.Fields(vntext.Fold(m.Name)), words); ok {
+			if at == 0 {
+				first = append(first, m)
+			} else {
+				other = append(other, m)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := append(first, other...)
+	if len(out) > maxSuggestions {
+		out = out[:maxSuggestions]
+	}
+	if out == nil {
+		out = []Mention{}
+	}
+	return out, nil
+}
+
+// wordsMatch reports whether the query words match consecutive name words
+// (all but the last in full, the last as a prefix), and at which name word.
+func wordsMatch(name, q []string) (int, bool) {
+	for at := 0; at+len(q) <= len(name); at++ {
+		ok := true
+		for i, w := range q {
+			if i == len(q)-1 {
+				ok = strings.HasPrefix(name[at+i], w)
+			} else {
+				ok = name[at+i] == w
+			}
+			if !ok {
+				break
+			}
+		}
+		if ok {
+			return at, true
+		}
+	}
+	return 0, false
 }

@@ -167,3 +167,54 @@ func TestTransferOwnershipThenLeave(t *testing.T) {
 		}
 	})
 }
+
+func TestMentionSuggestions(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		head := w.person("Phạm Thị Hoa", account.RoleGroupHead, w.to3)
+		lan := w.person("Nguyễn Thị Lan", account.RoleResident, w.to3)
+		lan2 := w.person("Trần Thị Lân", account.RoleResident, w.to3)
+		nga := w.person("Lê Thị Nga", account.RoleResident, w.to3)
+		outsider := w.person("Lê Văn Xa", account.RoleResident, w.to4)
+		g := w.create(head, Input{UnitID: w.to3, Name: "Tổ 3", JoinPolicy: PolicyAuto})
+		for _, p := range []*account.Principal{lan, lan2, nga, outsider} {
+			if _, err := w.s.Mine(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		names := func(p *account.Principal, q string) []string {
+			t.Helper()
+			ms, err := w.s.MentionSuggestions(ctx, p, g.ID, q)
+			if err != nil {
+				t.Fatalf("suggest %q: %v", q, err)
+			}
+			var out []string
+			for _, m := range ms {
+				out = append(out, m.Name)
+			}
+			return out
+		}
+		cases := []struct {
+			by   *account.Principal
+			q    string
+			want []string
+		}{
+			{head, "lan", []string{"Nguyễn Thị Lan", "Trần Thị Lân"}},            // folded: "lan" finds "Lân"
+			{head, "thi l", []string{"Nguyễn Thị Lan", "Trần Thị Lân"}},          // several words, the last a prefix
+			{head, "le", []string{"Lê Thị Nga"}},                                 // the outsider is no member
+			{head, "ng", []string{"Nguyễn Thị Lan", "Lê Thị Nga"}},               // name start first
+			{lan, "thi", []string{"Lê Thị Nga", "Phạm Thị Hoa", "Trần Thị Lân"}}, // never oneself
+			{head, "  ", nil},
+			{head, "xa", nil},
+		}
+		for _, c := range cases {
+			if got := names(c.by, c.q); !slices.Equal(got, c.want) {
+				t.Errorf("suggest %q: got %q, want %q", c.q, got, c.want)
+			}
+		}
+		if _, err := w.s.MentionSuggestions(ctx, outsider, g.ID, "lan"); err == nil {
+			t.Fatal("an outsider got the group's member names")
+		}
+	})
+}

@@ -37,6 +37,7 @@ func (s *Server) groupAPIRoutes() {
 	s.api("POST", "/groups/{id}/read", s.apiGroupRead)
 	s.api("GET", "/groups/{id}/search", s.apiGroupSearch)
 	s.api("GET", "/groups/{id}/members", s.apiGroupMembers)
+	s.api("GET", "/groups/{id}/mentions", s.apiGroupMentions)
 	s.api("POST", "/groups/{id}/members/{account}", s.apiGroupModerateMember)
 	s.api("GET", "/groups/{id}/invites", s.apiGroupInvites)
 	s.api("POST", "/groups/{id}/invites", s.apiGroupInviteCreate)
@@ -372,6 +373,21 @@ func (s *Server) apiGroupPinned(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, apiListOf(msgs, "")) // bounded: 20 pins
+}
+
+// apiGroupMentions suggests members to mention for the composer's "@".
+func (s *Server) apiGroupMentions(w http.ResponseWriter, r *http.Request) {
+	ids, err := groupIDs(r, "id")
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	ms, err := s.groups.MentionSuggestions(r.Context(), principalOf(r), ids[0], r.URL.Query().Get("q"))
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, apiListOf(ms, "")) // bounded: 8
 }
 
 func (s *Server) apiGroupRead(w http.ResponseWriter, r *http.Request) {

@@ -177,6 +177,9 @@ var groupMatrix = map[string]func(m matrixCtx) mcase{
 	"GET /api/v1/groups/{id}/pinned": func(m matrixCtx) mcase {
 		return mcase{path: gpath(m.gid(), "/pinned"), allowed: m.a.seesGroup(m.hh)}
 	},
+	"GET /api/v1/groups/{id}/mentions": func(m matrixCtx) mcase {
+		return mcase{path: gpath(m.gid(), "/mentions?q=nguyen"), allowed: m.a.seesGroup(m.hh)}
+	},
 	"POST /api/v1/groups/{id}/read": func(m matrixCtx) mcase {
 		return mcase{path: gpath(m.gid(), "/read"), body: map[string]any{"last_read_id": m.newMessage(nil)}, allowed: m.a.seesGroup(m.hh)}
 	},

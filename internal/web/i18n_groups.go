@@ -98,6 +98,7 @@ var groupsCatalog = map[string][2]string{
 	"group.organisation":         {"Thuộc tổ chức (không bắt buộc)", "Organisation (optional)"},
 	"group.no_organisation":      {"Không — nhóm của cả địa bàn", "None — a group of the whole area"},
 	"group.mention_hint":         {"Gõ @ và tên để nhắc một thành viên, ví dụ @Cô Út.", "Type @ and a name to mention a member, e.g. @Cô Út."},
+	"group.mention_pick":         {"Chọn người để nhắc", "Pick someone to mention"},
 	"group.mentioned_you":        {"%s vừa nhắc đến bạn", "%s mentioned you"},
 	"flash.group_left":           {"Bạn đã rời nhóm.", "You left the group."},
 }

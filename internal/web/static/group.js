@@ -239,6 +239,74 @@
     if (pick) { pick.open = false; }
   });
 
+  // mentions completes "@name" in the composer: what follows the "@" before
+  // the caret (up to three words) is looked up among the group's members;
+  // a tap (or Enter on the highlighted one) writes the full name.
+  function mentions(box, ul) {
+    if (!box || !ul) { return; }
+    var timer = null, asked = "", pick = -1, at = -1;
+    function close() { ul.hidden = true; ul.innerHTML = ""; pick = -1; box.setAttribute("aria-expanded", "false"); }
+    function query() {
+      var before = box.value.slice(0, box.selectionStart);
+      var i = before.lastIndexOf("@");
+      if (i < 0 || (i > 0 && /[\p{L}\p{N}]/u.test(before.charAt(i - 1)))) { return null; }
+      var q = before.slice(i + 1);
+      if (!q.trim() || /\n/.test(q) || q.split(/\s+/).length > 3 || q.length > 40) { return null; }
+      at = i;
+      return q;
+    }
+    function choose(li) {
+      var name = li.getAttribute("data-name");
+      var caret = box.selectionStart;
+      box.value = box.value.slice(0, at) + "@" + name + " " + box.value.slice(caret);
+      var pos = at + name.length + 2;
+      box.setSelectionRange(pos, pos);
+      close();
+      box.focus();
+    }
+    function mark(n) {
+      var items = ul.querySelectorAll("li");
+      if (!items.length) { return; }
+      pick = (n + items.length) % items.length;
+      for (var i = 0; i < items.length; i++) { items[i].setAttribute("aria-selected", i === pick ? "true" : "false"); }
+      box.setAttribute("aria-activedescendant", items[pick].id);
+    }
+    box.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = query();
+      if (q === null) { close(); return; }
+      timer = setTimeout(function () {
+        asked = q;
+        fetch("/api/v1/groups/" + gid + "/mentions?q=" + encodeURIComponent(q), {credentials: "same-origin"})
+          .then(function (r) { return r.ok ? r.json() : {items: []}; })
+          .then(function (j) {
+            if (asked !== q) { return; } // a newer query is on its way
+            ul.innerHTML = "";
+            (j.items || []).forEach(function (m, n) {
+              var li = document.createElement("li");
+              li.id = "mention-" + n;
+              li.setAttribute("role", "option");
+              li.setAttribute("data-name", m.name);
+              li.textContent = "@" + m.name;
+              li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(li); });
+              ul.appendChild(li);
+            });
+            ul.hidden = !ul.children.length;
+            box.setAttribute("aria-expanded", ul.hidden ? "false" : "true");
+            pick = -1;
+          }, close);
+      }, 150);
+    });
+    box.addEventListener("keydown", function (e) {
+      if (ul.hidden) { return; }
+      if (e.key === "ArrowDown") { e.preventDefault(); mark(pick + 1); }
+      else if (e.key === "ArrowUp") { e.preventDefault(); mark(pick - 1); }
+      else if (e.key === "Enter" && pick >= 0) { e.preventDefault(); choose(ul.children[pick]); }
+      else if (e.key === "Escape") { close(); }
+    });
+    box.addEventListener("blur", function () { setTimeout(close, 200); });
+  }
+
   // Post in place (the form still works without script).
   var form = document.getElementById("compose");
   if (!form) { return; }
@@ -252,6 +320,7 @@
       }, function () { share.checked = false; });
     });
   }
+  mentions(document.getElementById("body"), document.getElementById("mention-list"));
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var send = document.getElementById("send");
