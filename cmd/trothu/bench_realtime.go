@@ -19,8 +19,6 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	app_ "github.com/trothu/trothu/internal/app"
@@ -147,7 +145,11 @@ func benchRealtimeFanout(ctx context.Context, args []string, stdout, stderr io.W
 	debug.FreeOSMemory()
 	rss0, heap0, gor0 := rssBytes(), heapBytes(), runtime.NumGoroutine()
 	logf("starting the load generator (another process) with %d connections…", n)
-	cl, err := startRealtimeClient(ctx, base, tokFile, *loops, stderr)
+	ownerFile := filepath.Join(dir, "owner")
+	if err := os.WriteFile(ownerFile, []byte(w.owner), 0o600); err != nil {
+		return err
+	}
+	cl, err := startRealtimeClient(ctx, base, tokFile, ownerFile, *loops, stderr)
 	if err != nil {
 		return err
 	}
@@ -170,19 +172,6 @@ func benchRealtimeFanout(ctx context.Context, args []string, stdout, stderr io.W
 	res.GoroutinesPerConn = float64(runtime.NumGoroutine()-gor0) / float64(n)
 	logf("%d streams open; %.1f KB RSS per idle connection (%.1f KB heap, %.1f goroutines)", res.Streams, res.IdleBytesPerConn/1024, res.HeapBytesPerConn/1024, res.GoroutinesPerConn)
 
-	post := func(gid int64, seq int64) bool {
-		body := fmt.Sprintf(`{"body":"t=%d;s=%d"}`, time.Now().UnixNano(), seq)
-		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/groups/%d/messages", base, gid), strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+w.owner)
-		req.Header.Set("Content-Type", "application/json")
-		r, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false
-		}
-		_, _ = io.Copy(io.Discard, r.Body)
-		r.Body.Close()
-		return r.StatusCode == http.StatusCreated
-	}
 	// waitFor asks the generator until want deliveries arrived (or 30 s).
 	waitFor := func(want int64) (rtReport, error) {
 		var rep rtReport
@@ -201,7 +190,9 @@ func benchRealtimeFanout(ctx context.Context, args []string, stdout, stderr io.W
 		return err
 	}
 	for i := 0; i < *msgs; i++ {
-		post(w.groups[i%len(w.groups)], int64(i))
+		if err := cl.post(w.groups[i%len(w.groups)], i); err != nil {
+			return err
+		}
 		time.Sleep(20 * time.Millisecond) // one at a time: latency, not throughput
 	}
 	rep, err := waitFor(int64(*msgs * *size))
@@ -216,7 +207,9 @@ func benchRealtimeFanout(ctx context.Context, args []string, stdout, stderr io.W
 		return err
 	}
 	for i := 0; i < *casts; i++ {
-		post(w.ward, int64(i))
+		if err := cl.post(w.ward, i); err != nil {
+			return err
+		}
 		time.Sleep(300 * time.Millisecond)
 	}
 	if rep, err = waitFor(int64(*casts * n)); err != nil {
@@ -241,28 +234,12 @@ func benchRealtimeFanout(ctx context.Context, args []string, stdout, stderr io.W
 		}
 	}
 	cpu0 := cpuTime()
-	t0 := time.Now()
-	var posted, persisted atomic.Int64
-	var wg sync.WaitGroup
-	const posters = 32
-	interval := time.Duration(float64(time.Second) * posters / float64(*rate))
-	for p := 0; p < posters; p++ {
-		wg.Add(1)
-		go func(p int) {
-			defer wg.Done()
-			next := time.Now().Add(time.Duration(p) * interval / posters)
-			for i := p; time.Since(t0) < *dur; i += posters {
-				time.Sleep(time.Until(next))
-				next = next.Add(interval)
-				posted.Add(1)
-				if post(w.groups[i%len(w.groups)], int64(i)) {
-					persisted.Add(1)
-				}
-			}
-		}(p)
+	sus, err := cl.sustain(*rate, *dur, w.groups)
+	if err != nil {
+		return err
 	}
-	wg.Wait()
-	if rep, err = waitFor(persisted.Load() * int64(*size)); err != nil {
+	t0 := time.Unix(0, sus.Start)
+	if rep, err = waitFor(sus.Persisted * int64(*size)); err != nil {
 		return err
 	}
 	cpu := cpuTime() - cpu0
@@ -276,7 +253,7 @@ func benchRealtimeFanout(ctx context.Context, args []string, stdout, stderr io.W
 		pprof.StopCPUProfile()
 	}
 	res.SustainSeconds = elapsed.Seconds()
-	res.Posted, res.Persisted, res.Deliveries = posted.Load(), persisted.Load(), rep.Deliveries
+	res.Posted, res.Persisted, res.Deliveries = sus.Posted, sus.Persisted, rep.Deliveries
 	res.DeliveriesPerSec = float64(rep.Deliveries) / elapsed.Seconds()
 	res.Lost = res.Persisted*int64(*size) - rep.Deliveries
 	res.Dropped = services.Broker.Stats().Dropped - dropped0

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -29,6 +30,12 @@ import (
 //	close        → "closed": end every stream
 //	sink         → "sink ADDR": accept raw TCP connections and discard
 //	               what arrives (the floor's far end)
+//	post G S     → "201": post message S to group G as the official
+//	sustain R D G,G,… → a JSON rtSustain: post R messages/s for D spread
+//	               over the groups, from 32 posters
+//
+// Posting from here keeps the HTTP client's CPU out of the server's.
+//
 //	quit         → exit
 //
 // Each message's body is "t=UNIXNANO;s=SEQ": the time the bench sent it,
@@ -128,6 +135,7 @@ func benchRealtimeClient(ctx context.Context, args []string, stdout, stderr io.W
 	url := fs.String("url", "", "the server")
 	tokens := fs.String("tokens", "", "file of bearer tokens, one a line")
 	loops := fs.Int("loops", 1, "reading loops (threads)")
+	ownerFile := fs.String("owner", "", "file with the posting official's bearer token")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -136,6 +144,11 @@ func benchRealtimeClient(ctx context.Context, args []string, stdout, stderr io.W
 		return err
 	}
 	toks := strings.Fields(string(raw))
+	owner, err := os.ReadFile(*ownerFile)
+	if err != nil {
+		return err
+	}
+	ps := newRTPoster(*url, strings.TrimSpace(string(owner)))
 	st := &rtStreams{}
 	var sinkBytes atomic.Int64
 	closeAll, err := openStreams(*url, toks, *loops, st, stderr)
@@ -193,9 +206,91 @@ func benchRealtimeClient(ctx context.Context, args []string, stdout, stderr io.W
 			fmt.Fprintln(stdout, "sink "+ln.Addr().String())
 		case "quit":
 			return nil
+		default:
+			f := strings.Fields(cmd)
+			switch {
+			case len(f) == 3 && f[0] == "post":
+				gid, _ := strconv.ParseInt(f[1], 10, 64)
+				seq, _ := strconv.Atoi(f[2])
+				fmt.Fprintln(stdout, ps.post(gid, seq))
+			case len(f) == 4 && f[0] == "sustain":
+				rate, _ := strconv.Atoi(f[1])
+				dur, _ := time.ParseDuration(f[2])
+				var gids []int64
+				for _, g := range strings.Split(f[3], ",") {
+					id, _ := strconv.ParseInt(g, 10, 64)
+					gids = append(gids, id)
+				}
+				b, _ := json.Marshal(ps.sustain(rate, dur, gids))
+				fmt.Fprintln(stdout, string(b))
+			default:
+				fmt.Fprintln(stdout, "unknown command")
+			}
 		}
 	}
 	return in.Err()
+}
+
+// rtPoster posts messages as the official, over kept-alive connections.
+type rtPoster struct {
+	url, token string
+	client     *http.Client
+}
+
+const rtPosters = 32
+
+func newRTPoster(url, token string) *rtPoster {
+	tr := &http.Transport{MaxIdleConnsPerHost: rtPosters, DisableCompression: true}
+	return &rtPoster{url: url, token: token, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+}
+
+// post sends message seq to group gid, its body carrying the send time,
+// and returns the response status.
+func (p *rtPoster) post(gid int64, seq int) int {
+	body := fmt.Sprintf(`{"body":"t=%d;s=%d"}`, time.Now().UnixNano(), seq)
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/groups/%d/messages", p.url, gid), strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+p.token)
+	req.Header.Set("Content-Type", "application/json")
+	r, err := p.client.Do(req)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	return r.StatusCode
+}
+
+// rtSustain is the outcome of a sustained phase.
+type rtSustain struct {
+	Start     int64 `json:"start"` // unix ns of the first post
+	Posted    int64 `json:"posted"`
+	Persisted int64 `json:"persisted"` // answered 201 Created
+}
+
+// sustain posts rate messages a second for dur, round-robin over the
+// groups, from rtPosters goroutines on a fixed schedule each.
+func (p *rtPoster) sustain(rate int, dur time.Duration, gids []int64) rtSustain {
+	var posted, persisted atomic.Int64
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) * rtPosters / float64(max(rate, 1)))
+	t0 := time.Now()
+	for k := 0; k < rtPosters; k++ {
+		wg.Add(1)
+		go func(k int) {
+			defer wg.Done()
+			next := t0.Add(time.Duration(k) * interval / rtPosters)
+			for i := k; time.Since(t0) < dur; i += rtPosters {
+				time.Sleep(time.Until(next))
+				next = next.Add(interval)
+				posted.Add(1)
+				if p.post(gids[i%len(gids)], i) == http.StatusCreated {
+					persisted.Add(1)
+				}
+			}
+		}(k)
+	}
+	wg.Wait()
+	return rtSustain{Start: t0.UnixNano(), Posted: posted.Load(), Persisted: persisted.Load()}
 }
 
 // rtClient is the load generator process.
@@ -205,12 +300,12 @@ type rtClient struct {
 	out *bufio.Scanner
 }
 
-func startRealtimeClient(ctx context.Context, base, tokens string, loops int, stderr io.Writer) (*rtClient, error) {
+func startRealtimeClient(ctx context.Context, base, tokens, owner string, loops int, stderr io.Writer) (*rtClient, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "bench", "realtime-fanout", "--client", "--url", base, "--tokens", tokens, "--loops", strconv.Itoa(loops))
+	cmd := exec.CommandContext(ctx, exe, "bench", "realtime-fanout", "--client", "--url", base, "--tokens", tokens, "--owner", owner, "--loops", strconv.Itoa(loops))
 	cmd.Stderr = stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -253,6 +348,30 @@ func (c *rtClient) report(r *rtReport) error {
 		return err
 	}
 	return json.Unmarshal([]byte(line), r)
+}
+
+func (c *rtClient) post(gid int64, seq int) error {
+	line, err := c.send(fmt.Sprintf("post %d %d", gid, seq))
+	if err != nil {
+		return err
+	}
+	if line != "201" {
+		return fmt.Errorf("post to group %d: status %s", gid, line)
+	}
+	return nil
+}
+
+func (c *rtClient) sustain(rate int, dur time.Duration, gids []int64) (rtSustain, error) {
+	ids := make([]string, len(gids))
+	for i, g := range gids {
+		ids[i] = strconv.FormatInt(g, 10)
+	}
+	var out rtSustain
+	line, err := c.send(fmt.Sprintf("sustain %d %s %s", rate, dur, strings.Join(ids, ",")))
+	if err != nil {
+		return out, err
+	}
+	return out, json.Unmarshal([]byte(line), &out)
 }
 
 func (c *rtClient) closeStreams() error { _, err := c.send("close"); return err }
