@@ -1,9 +1,10 @@
 package request
 
 // ForcePlan makes searches take one way ("scan", "index", or "" to
-// choose by counts) until the returned function restores it.
-func ForcePlan(p string) func() {
-	old := forcePlan
-	forcePlan = p
-	return func() { forcePlan = old }
+// choose by counts) and expand a prefix to at most prefixWords words,
+// until the returned function restores both.
+func ForcePlan(p string, prefixWords int) func() {
+	old, oldWords := forcePlan, maxPrefixWords
+	forcePlan, maxPrefixWords = p, prefixWords
+	return func() { forcePlan, maxPrefixWords = old, oldWords }
 }

@@ -319,4 +319,3 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 	}
 	return out, nil
 }
-

@@ -98,9 +98,7 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 	if !sc.ok || tq.id != 0 || forcePlan == "scan" {
 		return nil, nil
 	}
-	var timeCond string
-	var timeArgs []any
-	timeCond, timeArgs = " AND created_at >= ?", []any{since}
+	timeCond, timeArgs := " AND created_at >= ?", []any{since}
 	if until > 0 {
 		timeCond, timeArgs = timeCond+" AND created_at < ?", append(timeArgs, until)
 	}
@@ -109,6 +107,25 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 		err := s.d.QueryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM request_terms WHERE "+cond+timeCond+" LIMIT "+strconv.Itoa(probeLimit)+") x",
 			append(args, timeArgs...)...).Scan(&n)
 		return n, err
+	}
+	// The prefix as the words it stands for, when they are few: then it
+	// is probed, walked and checked word by word like a whole word.
+	var pcond string // condition on a postings alias "x." for the prefix
+	var pargs []any
+	if tq.prefix != "" && len(tq.prefix) <= maxTermLen {
+		words, err := s.expandPrefix(ctx, tq.prefix)
+		if err != nil {
+			return nil, err
+		}
+		if len(words) == 0 {
+			words = []string{tq.prefix} // no such word: nothing matches
+		}
+		if len(words) <= maxPrefixWords {
+			pcond, pargs = "x.term IN (?"+strings.Repeat(", ?", len(words)-1)+")", anys(words)
+		} else {
+			lo, hi := prefixRange(tq.prefix)
+			pcond, pargs = "x.term >= ? AND x.term < ?", []any{lo, hi}
+		}
 	}
 	best, bestN, bestPrefix := "", -1, false
 	for _, w := range tq.words {
@@ -126,14 +143,13 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 			break
 		}
 	}
-	if tq.prefix != "" && len(tq.prefix) <= maxTermLen && bestN != 0 {
-		lo, hi := prefixRange(tq.prefix)
-		n, err := count("term >= ? AND term < ?", lo, hi)
+	if pcond != "" && bestN != 0 {
+		n, err := count(strings.ReplaceAll(pcond, "x.", ""), pargs...)
 		if err != nil {
 			return nil, err
 		}
 		if bestN < 0 || n < bestN {
-			best, bestN, bestPrefix = tq.prefix, n, true
+			bestN, bestPrefix = n, true
 		}
 	}
 	if bestN < 0 {
@@ -160,11 +176,10 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 	if bestPrefix {
 		// Several words of one request may start with the prefix: one
 		// row per request, sorted (the probe found few).
-		lo, hi := prefixRange(best)
-		sub := "SELECT DISTINCT request_id, created_at, unit_path FROM request_terms WHERE term >= ? AND term < ? AND created_at >= ?"
-		d.args = append(d.args, lo, hi, since)
+		sub := "SELECT DISTINCT request_id, created_at, unit_path FROM request_terms x WHERE " + pcond + " AND x.created_at >= ?"
+		d.args = append(append(d.args, pargs...), since)
 		if until > 0 {
-			sub, d.args = sub+" AND created_at < ?", append(d.args, until)
+			sub, d.args = sub+" AND x.created_at < ?", append(d.args, until)
 		}
 		d.from = strings.Replace(requestFrom, " FROM requests r", " FROM ("+sub+") p CROSS JOIN requests r", 1)
 		d.order = " ORDER BY r.created_at DESC, r.id DESC"
@@ -189,8 +204,48 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 		d.where = append(d.where, "EXISTS (SELECT 1 FROM request_terms q WHERE q.term = ? AND q.created_at = p.created_at AND q.request_id = p.request_id)")
 		d.args = append(d.args, w)
 	}
+	if pcond != "" && !bestPrefix && strings.Contains(pcond, " IN ") {
+		d.where = append(d.where, "EXISTS (SELECT 1 FROM request_terms x WHERE "+pcond+" AND x.created_at = p.created_at AND x.request_id = p.request_id)")
+		d.args = append(d.args, pargs...)
+	}
 	d.where = append(d.where, "r.id = p.request_id")
 	return d, nil
+}
+
+// maxPrefixWords bounds the words a prefix is expanded to (a variable for
+// tests).
+var maxPrefixWords = 16
+
+// expandPrefix returns the indexed words starting with prefix, at most
+// maxPrefixWords+1 (more: the prefix is broad), one index seek each.
+func (s *Service) expandPrefix(ctx context.Context, prefix string) ([]string, error) {
+	lo, hi := prefixRange(prefix)
+	rows, err := s.d.Query(ctx, `WITH RECURSIVE v(t) AS (
+		SELECT (SELECT MIN(term) FROM request_terms WHERE term >= ? AND term < ?)
+		UNION ALL
+		SELECT (SELECT MIN(term) FROM request_terms WHERE term > v.t AND term < ?) FROM v WHERE v.t IS NOT NULL)
+		SELECT t FROM v WHERE t IS NOT NULL LIMIT ?`, lo, hi, hi, maxPrefixWords+1)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // prefixRange returns the byte range of the words starting with p:

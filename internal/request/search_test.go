@@ -166,8 +166,12 @@ func TestSearchAgreesWithBruteForce(t *testing.T) {
 		now := f.clk.Now()
 		fillRequests(t, f, 240, []area.Unit{f.ward, f.kp1, f.to1, to2, kp2}, now)
 		rs := allRows(t, d)
-		for _, plan := range []string{"", "index", "scan"} {
-			restore := request.ForcePlan(plan)
+		for _, c := range []struct {
+			plan  string
+			words int
+		}{{"", 16}, {"index", 16}, {"scan", 16}, {"", 1}, {"index", 1}} {
+			plan := fmt.Sprintf("%s/%d", c.plan, c.words)
+			restore := request.ForcePlan(c.plan, c.words)
 			for _, who := range []struct {
 				name string
 				p    *account.Principal
@@ -176,7 +180,7 @@ func TestSearchAgreesWithBruteForce(t *testing.T) {
 				for _, q := range searchQueries {
 					got := pages(t, func(fl request.Filter) (request.Page, error) { return f.svc.Queue(ctx, who.p, fl) }, q)
 					if want := bruteSearch(rs, q, now, []string{who.path}, false); !slices.Equal(got, want) {
-						t.Errorf("plan %q, %s, %q: got %v, want %v", plan, who.name, q, got, want)
+						t.Errorf("plan %s, %s, %q: got %v, want %v", plan, who.name, q, got, want)
 					}
 				}
 			}
@@ -186,7 +190,7 @@ func TestSearchAgreesWithBruteForce(t *testing.T) {
 					return f.svc.Public(ctx, nil, fl)
 				}, q)
 				if want := bruteSearch(rs, q, now, []string{f.ward.Path}, true); !slices.Equal(got, want) {
-					t.Errorf("plan %q, public, %q: got %v, want %v", plan, q, got, want)
+					t.Errorf("plan %s, public, %q: got %v, want %v", plan, q, got, want)
 				}
 			}
 			restore()
