@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -31,6 +32,14 @@ func TestNoticeInBrowser(t *testing.T) {
 			resident := browser(t)
 			signInAs(t, resident, base, "0900000010")
 			do(t, resident, "open the inbox", chromedp.Navigate(base+"/notices"), chromedp.WaitVisible("#inbox"))
+			// The inbox listens on /events; its fallback poll is slow, so
+			// what arrives within 2 s below came over the stream.
+			if poll := get(t, resident, "fallback poll", chromedp.Evaluate[string](`document.querySelector("#inbox").dataset.poll`)); poll != "30" {
+				t.Fatalf("inbox fallback poll: got %q s, want 30", poll)
+			}
+			if _, err := chromedp.Run(resident, chromedp.Poll[bool](`window.trothuParts.inbox.connected()`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+				t.Fatalf("inbox stream did not open: %v", err)
+			}
 
 			official := browser(t)
 			signInAs(t, official, base, "0900000002")
@@ -58,15 +67,47 @@ func TestNoticeInBrowser(t *testing.T) {
 				t.Fatalf("acknowledged before anyone acted: got %q, want 0", got)
 			}
 
-			// The resident's open inbox shows it without a reload.
+			// The resident's open inbox shows it without a reload, within
+			// 2 s (the fallback poll is 30 s), with the unread badge.
 			item := `#inbox a[href="/notices/` + id + `"]`
-			do(t, resident, "notice arrives live", chromedp.WaitVisible(item))
+			if _, err := chromedp.Run(resident, chromedp.Poll[bool](`!!document.querySelector('`+item+`')`, chromedp.WithPollingTimeout(2*time.Second))); err != nil {
+				t.Fatalf("the notice did not arrive live within 2 s: %v\n%s", err, pageText(resident))
+			}
+			if badge := get(t, resident, "unread badge", chromedp.Text("#inbox-unread")); strings.TrimSpace(badge) == "" || strings.TrimSpace(badge) == "0" {
+				t.Errorf("unread badge after the notice arrived: got %q, want at least 1", badge)
+			}
+			if title := get(t, resident, "title", chromedp.Title()); !strings.HasPrefix(title, "(") {
+				t.Errorf("tab title after the notice arrived: got %q, want the unread count first", title)
+			}
+
+			// The stream drops (a phone loses signal) while another notice
+			// goes out; on reconnecting it resumes from the last event and
+			// the notice appears, again without waiting for the poll.
+			do(t, resident, "drop the stream", chromedp.Evaluate[chromedp.Void](`window.trothuParts.inbox.drop()`))
+			// The official sends it through the API from the page's session.
+			second := get(t, official, "send a second notice", chromedp.Evaluate[int](`fetch("/api/v1/notices", {method: "POST", credentials: "same-origin",
+				headers: {"Content-Type": "application/json"},
+				body: JSON.stringify({unit_id: `+kp+`, title: "Nhắc: mang theo can đựng nước", body: "Xe nước đến lúc 9 giờ."})}).then(r => r.json()).then(j => j.id || 0)`,
+				chromedp.EvalAwaitPromise))
+			if second == 0 {
+				t.Fatal("second notice: got no id")
+			}
+			do(t, resident, "reconnect", chromedp.Evaluate[chromedp.Void](`window.trothuParts.inbox.reconnect()`))
+			if _, err := chromedp.Run(resident, chromedp.Poll[bool](fmt.Sprintf(`!!document.querySelector('#inbox a[href="/notices/%d"]')`, second),
+				chromedp.WithPollingTimeout(2*time.Second))); err != nil {
+				t.Fatalf("the notice sent while the stream was down did not appear within 2 s of reconnecting: %v", err)
+			}
 			do(t, resident, "open and acknowledge", chromedp.Click(item), chromedp.WaitVisible("#ack-button"),
 				chromedp.Click("#ack-button"), chromedp.WaitVisible("#ack-done"))
 
-			// The official's reach page catches up by itself.
+			// The official's reach page catches up by itself, over the
+			// stream: reach events come at most once a second, its poll
+			// every 30 s.
+			if poll := get(t, official, "reach fallback poll", chromedp.Evaluate[string](`document.querySelector("#reach").dataset.poll`)); poll != "30" {
+				t.Fatalf("reach fallback poll: got %q s, want 30", poll)
+			}
 			if _, err := chromedp.Run(official, chromedp.Poll[bool](`document.querySelector('#reach-acked').textContent.trim() === '1'`,
-				chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+				chromedp.WithPollingTimeout(5*time.Second))); err != nil {
 				t.Fatalf("reach page did not show 1 acknowledgement: %v\n%s", err, pageText(official))
 			}
 
@@ -114,7 +155,7 @@ func TestNoticeInBrowser(t *testing.T) {
 
 			// The official's reach page now counts both acknowledgements.
 			if _, err := chromedp.Run(official, chromedp.Poll[bool](`document.querySelector('#reach-acked').textContent.trim() === '2'`,
-				chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+				chromedp.WithPollingTimeout(5*time.Second))); err != nil {
 				t.Fatalf("reach page did not show 2 acknowledgements: %v", err)
 			}
 			if n, _ := strconv.Atoi(id); n <= 0 {
