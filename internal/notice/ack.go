@@ -276,7 +276,7 @@ func ackSet(ctx context.Context, tx *db.Tx, batch []*ackReq, res []ackRes) error
 	args := make([]any, 0, len(batch)*5)
 	q.WriteString(`UPDATE notice_deliveries SET acked_at = v.at, acked_by = v.acc, ack_name = v.name,
 		seen_at = COALESCE(seen_at, v.at), delivered_at = COALESCE(delivered_at, v.at)
-		FROM (`)
+		FROM (SELECT v.*, h.id AS hid, h.unit_path AS hpath FROM (`)
 	for i, r := range batch {
 		if i > 0 {
 			q.WriteString(" UNION ALL ")
@@ -287,9 +287,11 @@ func ackSet(ctx context.Context, tx *db.Tx, batch []*ackReq, res []ackRes) error
 			first[key{r.noticeID, r.p.AccountID}] = i
 		}
 	}
-	q.WriteString(`) AS v JOIN residents r ON r.id = v.rid JOIN households h ON h.id = r.household_id
-		WHERE notice_deliveries.notice_id = v.nid AND notice_deliveries.unit_path = h.unit_path
-		AND notice_deliveries.household_id = h.id AND notice_deliveries.acked_at IS NULL
+	// The join is inside the subquery so that only v's columns meet the
+	// table's in SET and RETURNING.
+	q.WriteString(`) AS v JOIN residents r ON r.id = v.rid JOIN households h ON h.id = r.household_id) AS v
+		WHERE notice_deliveries.notice_id = v.nid AND notice_deliveries.unit_path = v.hpath
+		AND notice_deliveries.household_id = v.hid AND notice_deliveries.acked_at IS NULL
 		RETURNING notice_id, ` + deliveryCols)
 	rows, err := tx.Query(ctx, q.String(), args...)
 	if err != nil {

@@ -363,43 +363,20 @@ func (s *Service) Submit(ctx context.Context, p *account.Principal, in Input) (R
 		return Request{}, err
 	}
 	fold := searchFold(requestText(in.Description, in.Address, t.Name))
-	var id int64
 	token := newToken()
-	err = s.d.Write(ctx, func(tx *db.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO requests(token, type_id, ward_id, unit_id, unit_path, org_kind, agency, status, priority, public,
-			description, address, lat, lon, attrs, search_fold, reporter_id, reporter_name, reporter_phone, anonymous, channel, filed_by_id,
-			ack_due, resolve_due, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			token, t.ID, rt.WardID, rt.UnitID, rt.UnitPath, string(rt.OrgKind), rt.Agency, string(StatusNew), priority, b2i(public),
+	row := &intakeRow{
+		vals: []any{token, t.ID, rt.WardID, rt.UnitID, rt.UnitPath, string(rt.OrgKind), rt.Agency, string(StatusNew), priority, b2i(public),
 			in.Description, in.Address, in.Lat, in.Lon, string(attrJSON), fold, nullID(reporterID), name, phone, b2i(in.Anonymous), channel, nullID(filedBy),
-			db.Millis(ackDue), db.Millis(resolveDue), db.Millis(now), db.Millis(now)).Scan(&id)
-		if err != nil {
-			return err
-		}
-		if err := indexTerms(ctx, tx, id, db.Millis(now), rt.UnitPath, fold); err != nil {
-			return err
-		}
-		// The timeline's first entry ("created") is the request row itself:
-		// one statement less on the single SQLite writer.
-		for _, ph := range in.Photos {
-			if _, err := tx.Exec(ctx, `INSERT INTO request_updates(request_id, at, actor_id, actor_name, kind, status, public, photo) VALUES (?, ?, ?, '', 'photo', 'new', 1, ?)`,
-				id, db.Millis(now), nullID(reporterID), ph); err != nil {
-				return err
-			}
-		}
-		if reporterID != 0 {
-			if _, err := tx.Exec(ctx, "INSERT INTO request_followers(request_id, account_id, created_at) VALUES (?, ?, ?)", id, reporterID, db.Millis(now)); err != nil {
-				return err
-			}
-		}
-		// Only the acknowledge deadline now: the resolve deadline is
-		// scheduled when the request is acknowledged or its acknowledge
-		// deadline runs, whichever comes first (one job insert per intake).
-		return scheduleDeadline(ctx, tx, id, "ack", ackDue)
-	})
-	if err != nil {
+			db.Millis(ackDue), db.Millis(resolveDue), db.Millis(now), db.Millis(now)},
+		token: token, photos: in.Photos, reporter: reporterID, at: db.Millis(now), ackDue: db.Millis(ackDue),
+		path: rt.UnitPath, fold: fold,
+	}
+	// Concurrent submissions share a transaction and set-based statements
+	// (intakebatch.go); this returns once the request is durably written.
+	if err := s.intake.write(s, row); err != nil {
 		return Request{}, err
 	}
+	id := row.id
 	if p == nil {
 		// An integrator gets the receipt: what Open311 answers.
 		return Request{ID: id, Token: token, TypeCode: t.Code, TypeName: t.Name, WardID: rt.WardID, WardCode: rt.WardCode, WardName: rt.WardName,

@@ -128,6 +128,7 @@ type Service struct {
 	locator atomic.Pointer[locatorBox]
 	queue   *jobs.Queue
 	cache   caches
+	intake  intakeBatcher // intakebatch.go
 }
 
 type locatorBox struct{ Locator }

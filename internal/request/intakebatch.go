@@ -1,0 +1,187 @@
+package request
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/trothu/trothu/internal/db"
+	"github.com/trothu/trothu/internal/jobs"
+)
+
+// intakeRow is one validated, routed request waiting to be written.
+type intakeRow struct {
+	vals     []any // the requests columns of intakeCols, in order
+	token    string
+	photos   []string
+	reporter int64
+	at       int64 // created_at
+	ackDue   int64
+	path     string // unit_path, for the search postings
+	fold     string // search_fold, whose words are posted
+	id       int64  // set once written
+}
+
+const intakeCols = `token, type_id, ward_id, unit_id, unit_path, org_kind, agency, status, priority, public,
+	description, address, lat, lon, attrs, search_fold, reporter_id, reporter_name, reporter_phone, anonymous, channel, filed_by_id,
+	ack_due, resolve_due, created_at, updated_at`
+
+const intakeNCols = 26
+
+// intakeSetMax bounds one multi-row INSERT (and so the distinct statement
+// texts a statement cache keeps: one per size).
+const intakeSetMax = 32
+
+// insertRequests writes rows inside tx: one INSERT … RETURNING per
+// intakeSetMax requests, their photos and followers, and one INSERT of
+// their acknowledge-deadline jobs. The resolve deadline is scheduled when
+// the request is acknowledged or its acknowledge deadline runs, whichever
+// comes first. The timeline's first entry ("created") is the request row
+// itself. The search postings of the whole batch go in one statement
+// (indexIntake).
+func insertRequests(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
+	for start := 0; start < len(rows); start += intakeSetMax {
+		set := rows[start:min(start+intakeSetMax, len(rows))]
+		var q strings.Builder
+		q.WriteString("INSERT INTO requests(" + intakeCols + ") VALUES ")
+		args := make([]any, 0, len(set)*intakeNCols)
+		byToken := make(map[string]*intakeRow, len(set))
+		for i, r := range set {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?" + strings.Repeat(", ?", intakeNCols-1) + ")")
+			args = append(args, r.vals...)
+			byToken[r.token] = r
+		}
+		// RETURNING's order is not promised: match rows by their token.
+		q.WriteString(" RETURNING id, token")
+		res, err := tx.Query(ctx, q.String(), args...)
+		if err != nil {
+			return err
+		}
+		for res.Next() {
+			var id int64
+			var tok string
+			if err := res.Scan(&id, &tok); err != nil {
+				res.Close()
+				return err
+			}
+			if r, ok := byToken[tok]; ok {
+				r.id = id
+			}
+		}
+		if err := res.Close(); err != nil {
+			return err
+		}
+	}
+	js := make([]jobs.New, 0, len(rows))
+	for _, r := range rows {
+		if r.id == 0 {
+			return fmt.Errorf("insert requests: no id returned for a request")
+		}
+		for _, ph := range r.photos {
+			if _, err := tx.Exec(ctx, `INSERT INTO request_updates(request_id, at, actor_id, actor_name, kind, status, public, photo) VALUES (?, ?, ?, '', 'photo', 'new', 1, ?)`,
+				r.id, r.at, nullID(r.reporter), ph); err != nil {
+				return err
+			}
+		}
+		if r.reporter != 0 {
+			if _, err := tx.Exec(ctx, "INSERT INTO request_followers(request_id, account_id, created_at) VALUES (?, ?, ?)", r.id, r.reporter, r.at); err != nil {
+				return err
+			}
+		}
+		p := deadlinePayload{ID: r.id, What: "ack", Due: r.ackDue}
+		raw, _ := json.Marshal(p)
+		js = append(js, jobs.New{Kind: jobDeadline, Key: fmt.Sprintf("%d:%s:%d", r.id, p.What, p.Due), Payload: string(raw), RunAt: db.Time(p.Due)})
+	}
+	if err := indexIntake(ctx, tx, rows); err != nil {
+		return err
+	}
+	return jobs.EnqueueMany(ctx, tx, js)
+}
+
+// intakeBatcher writes concurrent submissions together: one transaction
+// and a handful of set-based statements for every request that arrived
+// while the previous batch was committing (group commit, on PostgreSQL as
+// on SQLite, where it also saves the single writer a savepoint and a few
+// statements per request). The first callers to find work waiting run the
+// batches themselves; no goroutine outlives them, and a lone request
+// waits for nobody.
+type intakeBatcher struct {
+	mu      sync.Mutex
+	pending []*intakeReq
+	leaders int
+}
+
+type intakeReq struct {
+	row  *intakeRow
+	err  error
+	done chan struct{}
+}
+
+const (
+	intakeBatchMax   = 128
+	intakeMaxLeaders = 4
+)
+
+// write stores r durably and sets r.id, or returns the error of r's own
+// write.
+func (b *intakeBatcher) write(s *Service, r *intakeRow) error {
+	req := &intakeReq{row: r, done: make(chan struct{})}
+	b.mu.Lock()
+	b.pending = append(b.pending, req)
+	lead := b.leaders < intakeMaxLeaders
+	if lead {
+		b.leaders++
+	}
+	b.mu.Unlock()
+	for lead {
+		b.mu.Lock()
+		if len(b.pending) == 0 {
+			b.leaders--
+			b.mu.Unlock()
+			break
+		}
+		n := min(len(b.pending), intakeBatchMax)
+		batch := append([]*intakeReq(nil), b.pending[:n]...)
+		b.pending = b.pending[n:]
+		b.mu.Unlock()
+		s.commitIntake(batch)
+	}
+	<-req.done
+	return req.err
+}
+
+// commitIntake writes a batch in one transaction. Should it fail (one bad
+// row fails the statement it shares with the others), each request is
+// written again on its own, so only the bad one reports an error.
+func (s *Service) commitIntake(batch []*intakeReq) {
+	ctx := context.Background() // the batch outlives any one caller's request
+	rows := make([]*intakeRow, len(batch))
+	for i, r := range batch {
+		rows[i] = r.row
+	}
+	err := s.d.Write(ctx, func(tx *db.Tx) error {
+		for _, r := range rows {
+			r.id = 0
+		}
+		return insertRequests(ctx, tx, rows)
+	})
+	if err != nil && len(batch) > 1 {
+		for _, r := range batch {
+			r.err = s.d.Write(ctx, func(tx *db.Tx) error {
+				r.row.id = 0
+				return insertRequests(ctx, tx, []*intakeRow{r.row})
+			})
+			close(r.done)
+		}
+		return
+	}
+	for _, r := range batch {
+		r.err = err
+		close(r.done)
+	}
+}
