@@ -19,9 +19,10 @@ document.addEventListener("click", function (e) {
 //                    starts there, so nothing sent in between is missed
 //   data-poll        seconds between reloads while there is no stream
 // However many events come, the part reloads at most once a second, one
-// reload at a time. An event may ask for a random delay (data.spread, ms) so
-// that a notice to a million homes does not reload every open inbox in the
-// same instant. After "reset" (the stream could not resume) it reloads.
+// reload at a time, and not while the page is hidden (once when shown).
+// An event may ask for a random delay (data.spread, ms) so that a notice
+// to a million homes does not reload every open inbox in the same instant.
+// After "reset" (the stream could not resume) it reloads, within 3 s.
 // Without EventSource, or while the stream is down, it polls slowly.
 // onSwap(el) runs after each reload.
 window.trothuLive = function (el, onSwap) {
@@ -31,7 +32,7 @@ window.trothuLive = function (el, onSwap) {
   var names = (el.getAttribute("data-events") || "").split(" ").filter(Boolean);
   var poll = (parseInt(el.getAttribute("data-poll"), 10) || 30) * 1000;
   var lastEventId = el.getAttribute("data-last-event") || "";
-  var es = null, busy = false, again = false, last = 0, timer = null, retry = 3000;
+  var es = null, busy = false, again = false, stale = false, last = 0, timer = null, retry = 3000;
 
   function reload() {
     if (busy) { again = true; return; }
@@ -50,6 +51,7 @@ window.trothuLive = function (el, onSwap) {
       .then(function () { busy = false; if (again) { again = false; schedule(0); } });
   }
   function schedule(spread) {
+    if (document.hidden) { stale = true; return; } // once, when the page is looked at again
     if (timer) { return; }
     var wait = Math.max(0, last + 1000 - Date.now()) + Math.random() * (spread || 0);
     timer = setTimeout(function () { timer = null; reload(); }, wait);
@@ -69,7 +71,8 @@ window.trothuLive = function (el, onSwap) {
       });
     });
     es.addEventListener("ready", seen);
-    es.addEventListener("reset", function (e) { seen(e); schedule(0); });
+    // After a server restart every page gets "reset" at once: spread them.
+    es.addEventListener("reset", function (e) { seen(e); schedule(3000); });
     es.onopen = function () { retry = 3000; };
     es.onerror = function () {
       // The browser reconnects by itself with Last-Event-ID; when it gives
@@ -83,7 +86,9 @@ window.trothuLive = function (el, onSwap) {
   }
   if (window.EventSource) { connect(); }
   setInterval(function () { if (!live() && !document.hidden) { schedule(0); } }, poll);
-  document.addEventListener("visibilitychange", function () { if (!document.hidden && !live()) { schedule(0); } });
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && (stale || !live())) { stale = false; schedule(0); }
+  });
   return {
     reload: function () { schedule(0); },
     drop: function () { if (es) { es.close(); es = null; } },
