@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/trothu/trothu/internal/media"
+	"github.com/trothu/trothu/internal/notify"
 	"github.com/trothu/trothu/internal/request"
 )
 
@@ -12,7 +13,8 @@ import (
 // working-hours calendar (photos under Config.DataDir/media, refused
 // without a data directory), seeds the default service types, and registers
 // the deadline jobs on the queue (unique keys: each deadline fires once
-// across instances). In demo mode it creates an Open311 API key and logs
+// across instances), and makes request notifications live (realtime
+// events, Web Push jobs). In demo mode it creates an Open311 API key and logs
 // it once as open311_api_key=KEY.
 func (a *App) wireRequests(ctx context.Context) error {
 	_, cal, err := request.LoadCalendar(ctx, a.DB)
@@ -33,6 +35,17 @@ func (a *App) wireRequests(ctx context.Context) error {
 		return fmt.Errorf("request search index: %w", err)
 	}
 	a.Requests.RegisterJobs(a.Jobs)
+	// Request notifications go live: realtime events on account:{id} and
+	// Web Push through durable jobs (the VAPID key wireNotices made).
+	nt, err := notify.New(ctx, a.DB, notify.Config{Mail: a.cfg.Mail, Logger: a.Log})
+	if err != nil {
+		return err
+	}
+	var pub request.Publisher
+	if a.Broker != nil {
+		pub = a.Broker
+	}
+	a.Requests.SetDelivery(a.Jobs, pub, nt)
 	if a.cfg.Demo {
 		k, err := a.Requests.CreateAPIKey(ctx, nil, "Demo integrator", true)
 		if err != nil {

@@ -77,15 +77,21 @@ func (s *Service) typeCached(ctx context.Context, code string) (Type, error) {
 	return t, err
 }
 
+// wardByCode returns the ward of a GPS point; a ward outside the
+// deployment's territory is apperr Invalid with a clear answer.
 func (s *Service) wardByCode(ctx context.Context, code string) (area.Unit, error) {
-	if u, ok := s.cache.wards.get(code); ok {
-		return u, nil
-	}
-	u, err := s.areas.UnitByCode(ctx, area.LevelCommune, code)
-	if err == nil {
+	u, ok := s.cache.wards.get(code)
+	if !ok {
+		var err error
+		if u, err = s.areas.UnitByCode(ctx, area.LevelCommune, code); err != nil {
+			return u, err
+		}
 		s.cache.wards.put(code, u)
 	}
-	return u, err
+	if err := s.inTerritory(ctx, u); err != nil {
+		return area.Unit{}, err
+	}
+	return u, nil
 }
 
 // homes returns the coordinates of the registered households of a ward.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/trothu/trothu/internal/account"
 	"github.com/trothu/trothu/internal/apperr"
+	"github.com/trothu/trothu/internal/audit"
 	"github.com/trothu/trothu/internal/db"
 	"github.com/trothu/trothu/internal/workcal"
 )
@@ -58,8 +59,11 @@ func (s *Service) SaveCalendar(ctx context.Context, p *account.Principal, cfg wo
 		return workcal.Config{}, err
 	}
 	err = s.d.Write(ctx, func(tx *db.Tx) error {
-		_, err := tx.Exec(ctx, "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", CalendarSetting, string(raw))
-		return err
+		if _, err := tx.Exec(ctx, "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", CalendarSetting, string(raw)); err != nil {
+			return err
+		}
+		return audit.Log(ctx, tx, audit.Entry{ActorID: p.AccountID, ActorName: p.Name, Action: AuditCalendar, SubjectType: "setting",
+			SubjectID: CalendarSetting, Detail: clip(string(raw), 1000)})
 	})
 	if err != nil {
 		return workcal.Config{}, err

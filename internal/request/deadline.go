@@ -11,11 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/trothu/trothu/internal/account"
 	"github.com/trothu/trothu/internal/apperr"
+	"github.com/trothu/trothu/internal/audit"
 	"github.com/trothu/trothu/internal/db"
 	"github.com/trothu/trothu/internal/jobs"
 )
@@ -114,9 +116,10 @@ func (s *Service) escalate(ctx context.Context, tx *db.Tx, r *Request, what stri
 		}
 	}
 	args := append([]any{r.ID, body, db.Millis(now), lastID(up)}, roles...)
-	_, err := tx.Exec(ctx, `INSERT INTO request_notifications(account_id, request_id, kind, body, created_at)
+	// Written inside the deadline job's transaction: the push jobs publish
+	// them too, after this commits.
+	return s.insertNotes(ctx, tx, nil, r.ID, "escalated", true, `INSERT INTO request_notifications(account_id, request_id, kind, body, created_at)
 		SELECT DISTINCT account_id, CAST(? AS BIGINT), 'escalated', CAST(? AS TEXT), CAST(? AS BIGINT) FROM role_grants WHERE unit_id = ? AND role IN (`+ph+`)`, args...)
-	return err
 }
 
 // Notification is an in-app notice about a request.
@@ -272,8 +275,15 @@ func (s *Service) CreateAPIKey(ctx context.Context, p *account.Principal, name s
 	// citizen-ID or phone number in logs.
 	k := APIKey{Name: name, Key: strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])), CreatedAt: s.now()}
 	err := s.d.Write(ctx, func(tx *db.Tx) error {
-		return tx.QueryRow(ctx, "INSERT INTO open311_keys(name, key_hash, created_by, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-			name, hashKey(k.Key), nullID(by), db.Millis(k.CreatedAt)).Scan(&k.ID)
+		if err := tx.QueryRow(ctx, "INSERT INTO open311_keys(name, key_hash, created_by, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+			name, hashKey(k.Key), nullID(by), db.Millis(k.CreatedAt)).Scan(&k.ID); err != nil {
+			return err
+		}
+		e := audit.Entry{ActorID: by, Action: AuditKeyCreate, SubjectType: "open311_key", SubjectID: strconv.FormatInt(k.ID, 10), Detail: name}
+		if p != nil {
+			e.ActorName = p.Name
+		}
+		return audit.Log(ctx, tx, e)
 	})
 	return k, err
 }
@@ -316,7 +326,8 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p *account.Principal, id int
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.NotFoundf("khoá API", "API key")
 		}
-		return nil
+		return audit.Log(ctx, tx, audit.Entry{ActorID: p.AccountID, ActorName: p.Name, Action: AuditKeyRevoke, SubjectType: "open311_key",
+			SubjectID: strconv.FormatInt(id, 10)})
 	})
 }
 

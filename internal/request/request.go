@@ -128,7 +128,9 @@ type Service struct {
 	locator atomic.Pointer[locatorBox]
 	queue   *jobs.Queue
 	cache   caches
-	intake  intakeBatcher // intakebatch.go
+	intake  intakeBatcher             // intakebatch.go
+	out     atomic.Pointer[delivery]  // notify.go
+	terr    atomic.Pointer[territory] // territory.go
 }
 
 type locatorBox struct{ Locator }

@@ -31,6 +31,7 @@ func (s *Service) reporterOnly(ctx context.Context, tx *db.Tx, p *account.Princi
 // Errors: Unauthenticated, Forbidden, NotFound, Conflict (not resolved).
 func (s *Service) Confirm(ctx context.Context, p *account.Principal, id int64) (Request, error) {
 	now := s.now()
+	var out notes
 	err := s.d.Write(ctx, func(tx *db.Tx) error {
 		r, err := s.reporterOnly(ctx, tx, p, id)
 		if err != nil {
@@ -45,11 +46,12 @@ func (s *Service) Confirm(ctx context.Context, p *account.Principal, id int64) (
 		if err := addUpdate(ctx, tx, id, now, p.AccountID, p.Name, "confirmed", StatusClosed, true, "Người phản ánh xác nhận đã xử lý xong."); err != nil {
 			return err
 		}
-		return notifyFollowers(ctx, tx, id, p.AccountID, "confirmed", now)
+		return s.notifyFollowers(ctx, tx, &out, id, p.AccountID, "confirmed", now)
 	})
 	if err != nil {
 		return Request{}, err
 	}
+	s.deliver(ctx, out)
 	return s.Get(ctx, p, id)
 }
 
@@ -61,6 +63,7 @@ func (s *Service) Reopen(ctx context.Context, p *account.Principal, id int64, re
 		return Request{}, apperr.InvalidField("reason", "Vui lòng cho biết lý do mở lại (5–2000 ký tự).", "Please give the reason (5–2000 characters).")
 	}
 	now := s.now()
+	var out notes
 	err := s.d.Write(ctx, func(tx *db.Tx) error {
 		r, err := s.reporterOnly(ctx, tx, p, id)
 		if err != nil {
@@ -84,11 +87,12 @@ func (s *Service) Reopen(ctx context.Context, p *account.Principal, id int64, re
 		if err := scheduleDeadline(ctx, tx, id, "resolve", due); err != nil {
 			return err
 		}
-		return notifyFollowers(ctx, tx, id, p.AccountID, "reopened", now)
+		return s.notifyFollowers(ctx, tx, &out, id, p.AccountID, "reopened", now)
 	})
 	if err != nil {
 		return Request{}, err
 	}
+	s.deliver(ctx, out)
 	return s.Get(ctx, p, id)
 }
 
@@ -155,6 +159,7 @@ func (s *Service) Comment(ctx context.Context, id int64, who, body string) (Upda
 	}
 	now := s.now()
 	var u Update
+	var out notes
 	err := s.d.Write(ctx, func(tx *db.Tx) error {
 		r, err := s.load(ctx, tx, id, "vi")
 		if err != nil {
@@ -169,11 +174,14 @@ func (s *Service) Comment(ctx context.Context, id int64, who, body string) (Upda
 		if _, err := tx.Exec(ctx, "UPDATE requests SET updated_at = ? WHERE id = ?", db.Millis(now), id); err != nil {
 			return err
 		}
-		if err := notifyFollowers(ctx, tx, id, 0, "comment", now); err != nil {
+		if err := s.notifyFollowers(ctx, tx, &out, id, 0, "comment", now); err != nil {
 			return err
 		}
 		u, err = scanUpdate(tx.QueryRow(ctx, "SELECT id, request_id, at, actor_name, kind, status, public, body, photo FROM request_updates WHERE request_id = ? ORDER BY id DESC LIMIT 1", id))
 		return err
 	})
+	if err == nil {
+		s.deliver(ctx, out)
+	}
 	return u, err
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/trothu/trothu/internal/account"
 	"github.com/trothu/trothu/internal/apperr"
+	"github.com/trothu/trothu/internal/audit"
 	"github.com/trothu/trothu/internal/db"
 )
 
@@ -216,7 +217,13 @@ func (s *Service) SaveType(ctx context.Context, p *account.Principal, t Type) (T
 	if err != nil {
 		return Type{}, err
 	}
-	err = s.d.Write(ctx, func(tx *db.Tx) error { return upsertType(ctx, tx, t, db.Millis(s.now())) })
+	err = s.d.Write(ctx, func(tx *db.Tx) error {
+		if err := upsertType(ctx, tx, t, db.Millis(s.now())); err != nil {
+			return err
+		}
+		return audit.Log(ctx, tx, audit.Entry{ActorID: p.AccountID, ActorName: p.Name, Action: AuditType, SubjectType: "request_type",
+			SubjectID: t.Code, Detail: clip(t.Name+" ("+strconv.Itoa(len(t.Fields))+" trường thêm)", 300)})
+	})
 	if err != nil {
 		return Type{}, err
 	}

@@ -86,6 +86,7 @@ func (s *Service) Handle(ctx context.Context, p *account.Principal, id int64, c 
 		}
 	}
 	now := s.now()
+	var out notes
 	err := s.d.Write(ctx, func(tx *db.Tx) error {
 		r, err := s.load(ctx, tx, id, "vi")
 		if err != nil {
@@ -99,17 +100,18 @@ func (s *Service) Handle(ctx context.Context, p *account.Principal, id int64, c 
 				return err
 			}
 		}
-		return s.apply(ctx, tx, p, &r, c, rt, assignee, now)
+		return s.apply(ctx, tx, p, &r, c, rt, assignee, now, &out)
 	})
 	if err != nil {
 		return Request{}, err
 	}
+	s.deliver(ctx, out)
 	return s.Get(ctx, p, id)
 }
 
 var errFinished = apperr.New(apperr.Conflict, "Yêu cầu đã kết thúc; người phản ánh có thể mở lại nếu chưa hài lòng.", "The request is finished; the reporter can reopen it.")
 
-func (s *Service) apply(ctx context.Context, tx *db.Tx, p *account.Principal, r *Request, c Change, rt *Routing, assignee string, now time.Time) error {
+func (s *Service) apply(ctx context.Context, tx *db.Tx, p *account.Principal, r *Request, c Change, rt *Routing, assignee string, now time.Time, out *notes) error {
 	ms := db.Millis(now)
 	needBody := func(vi, en string) error {
 		if c.Body == "" {
@@ -160,7 +162,7 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, p *account.Principal, r 
 		}
 		body = fmt.Sprintf("Chuyển tới %s (%s). Lý do: %s", rt.Agency, t.Name, c.Body)
 	case "merge":
-		return s.merge(ctx, tx, p, r, c, now)
+		return s.merge(ctx, tx, p, r, c, now, out)
 	default:
 		to, ok := changeStatus[c.Action]
 		if !ok {
@@ -230,7 +232,7 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, p *account.Principal, r 
 		}
 	}
 	if public {
-		return notifyFollowers(ctx, tx, r.ID, p.AccountID, kind, now)
+		return s.notifyFollowers(ctx, tx, out, r.ID, p.AccountID, kind, now)
 	}
 	return nil
 }
@@ -276,7 +278,7 @@ func (s *Service) assigneeName(ctx context.Context, requestID, accountID int64) 
 
 // merge marks r a duplicate of c.MergeInto and moves its followers and
 // timeline to the original.
-func (s *Service) merge(ctx context.Context, tx *db.Tx, p *account.Principal, r *Request, c Change, now time.Time) error {
+func (s *Service) merge(ctx context.Context, tx *db.Tx, p *account.Principal, r *Request, c Change, now time.Time, out *notes) error {
 	if c.MergeInto == 0 || c.MergeInto == r.ID {
 		return apperr.InvalidField("merge_into", "Vui lòng chọn yêu cầu gốc (khác yêu cầu này).", "Please choose the original request (another one).")
 	}
@@ -315,7 +317,7 @@ func (s *Service) merge(ctx context.Context, tx *db.Tx, p *account.Principal, r 
 	if err := addUpdate(ctx, tx, orig.ID, now, p.AccountID, p.Name, "merged", orig.Status, true, fmt.Sprintf("Đã gộp yêu cầu trùng #%d vào đây.", r.ID)); err != nil {
 		return err
 	}
-	return notifyFollowers(ctx, tx, orig.ID, p.AccountID, "merged", now)
+	return s.notifyFollowers(ctx, tx, out, orig.ID, p.AccountID, "merged", now)
 }
 
 // BulkAssign assigns several requests to one officer; each must be in p's
@@ -332,10 +334,4 @@ func (s *Service) BulkAssign(ctx context.Context, p *account.Principal, ids []in
 		n++
 	}
 	return n, nil
-}
-
-func notifyFollowers(ctx context.Context, tx *db.Tx, id, actorID int64, kind string, now time.Time) error {
-	_, err := tx.Exec(ctx, `INSERT INTO request_notifications(account_id, request_id, kind, created_at)
-		SELECT account_id, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT) FROM request_followers WHERE request_id = ? AND account_id <> ?`, id, kind, db.Millis(now), id, actorID)
-	return err
 }

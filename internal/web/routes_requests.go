@@ -39,4 +39,6 @@ func (s *Server) requestRoutes() {
 
 	s.open311Routes()
 	s.requestPageRoutes()
+	s.requestAdminRoutes()
+	s.requestNotifyRoutes() // request_admin_pages.go, request_notify_pages.go
 }
