@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/trothu/trothu/internal/account"
 )
 
 // The room's realtime events. They carry ids only, never a title: an inbox
@@ -143,10 +145,48 @@ func (s *Service) publishReach(id int64) {
 	s.publish(context.Background(), ReachTopic(id), "reach", map[string]any{"id": id})
 }
 
-// liveState is the reach events' throttle: when each notice's last event
-// went, and which have one scheduled.
+// liveState is the reach events' throttle (when each notice's last event
+// went, and which have one scheduled) and the inbox topics of the streams
+// being opened.
 type liveState struct {
 	mu      sync.Mutex
 	last    map[int64]time.Time
 	pending map[int64]bool
+
+	topicsMu sync.Mutex
+	topics   map[*account.Principal]cachedTopics
+}
+
+type cachedTopics struct {
+	topics []string
+	at     time.Time
+}
+
+// topicsTTL is how long the inbox topics of a principal are reused: an
+// inbox's stream asks for six or so topics, each checked on its own, and
+// after a restart every open inbox reconnects at once; one household
+// lookup per stream, not one per topic.
+const topicsTTL = 5 * time.Second
+
+// inboxTopics returns p's inbox topics, from load unless a check of the
+// same principal (one stream's request) loaded them moments ago.
+func (l *liveState) inboxTopics(p *account.Principal, load func() ([]string, error)) ([]string, error) {
+	now := time.Now()
+	l.topicsMu.Lock()
+	c, ok := l.topics[p]
+	l.topicsMu.Unlock()
+	if ok && now.Sub(c.at) < topicsTTL {
+		return c.topics, nil
+	}
+	topics, err := load()
+	if err != nil {
+		return nil, err
+	}
+	l.topicsMu.Lock()
+	if l.topics == nil || len(l.topics) > 4096 {
+		l.topics = map[*account.Principal]cachedTopics{} // old entries go with it
+	}
+	l.topics[p] = cachedTopics{topics, now}
+	l.topicsMu.Unlock()
+	return topics, nil
 }

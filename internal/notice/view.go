@@ -323,7 +323,7 @@ func (s *Service) CanWatchInbox(ctx context.Context, p *account.Principal, topic
 	if p == nil {
 		return apperr.ErrUnauthenticated
 	}
-	topics, err := s.InboxTopics(ctx, p)
+	topics, err := s.live.inboxTopics(p, func() ([]string, error) { return s.InboxTopics(ctx, p) })
 	if err != nil {
 		return err
 	}
