@@ -81,7 +81,7 @@ func (s *Server) parseTemplates() (map[string]*template.Template, error) {
 			}
 			return out
 		},
-		"hasFlag": func(f area.Flags, v int) bool { return f&area.Flags(v) != 0 },
+		"hasFlag":       func(f area.Flags, v int) bool { return f&area.Flags(v) != 0 },
 		"requestUnread": s.requestUnread, // the layout's badge (request_notify_pages.go)
 	}
 	for k, v := range noticeFuncs { // the notice room's template functions (notice_funcs.go)

@@ -18,6 +18,32 @@ func (s *Server) requestNotifyRoutes() {
 	s.handle("GET /requests/notifications", s.reqNotesPage)
 	s.handle("POST /requests/notifications/read", s.reqNotesRead)
 	s.handle("GET /requests/notifications/open/{id}", s.reqNoteOpen)
+	s.api("POST", "/me/request-notifications/read", s.apiReqNotesRead)
+}
+
+// apiReqNotesRead marks the signed-in account's request notifications read:
+// {"ids":[…]}, or all of them without ids. It answers how many changed and
+// how many stay unread.
+func (s *Server) apiReqNotesRead(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		IDs []int64 `json:"ids"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	p := principalOf(r)
+	n, err := s.requests.MarkNotificationsSeen(r.Context(), p, in.IDs)
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	unread, err := s.requests.UnreadNotifications(r.Context(), p)
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"marked": n, "unread": unread})
 }
 
 type reqNotesData struct {

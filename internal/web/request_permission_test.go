@@ -117,6 +117,9 @@ var requestMatrix = map[string]func(m matrixCtx) mcase{
 	"GET /api/v1/me/request-notifications": func(m matrixCtx) mcase {
 		return mcase{path: "/me/request-notifications", allowed: m.a.phone != ""}
 	},
+	"POST /api/v1/me/request-notifications/read": func(m matrixCtx) mcase {
+		return mcase{path: "/me/request-notifications/read", body: map[string]any{"ids": []int64{}}, allowed: m.a.phone != ""}
+	},
 	"GET /api/v1/open311-keys": func(m matrixCtx) mcase { return mcase{path: "/open311-keys", allowed: m.a.canAnywhere(aReqAdmin)} },
 	"POST /api/v1/open311-keys": func(m matrixCtx) mcase {
 		return mcase{path: "/open311-keys", body: map[string]string{"name": "Cổng 1022"}, allowed: m.a.canAnywhere(aReqAdmin)}
