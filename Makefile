@@ -29,3 +29,5 @@ bench:
 vendor:
 	cd web-vendor && npm ci --no-audit --no-fund
 	cp web-vendor/node_modules/htmx.org/dist/htmx.min.js internal/web/static/vendor/htmx.min.js
+	cp web-vendor/node_modules/leaflet/dist/leaflet.js internal/web/static/vendor/leaflet.js
+	cp web-vendor/node_modules/leaflet/dist/leaflet.css internal/web/static/vendor/leaflet.css

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/trothu/trothu/internal/notify"
+	"github.com/trothu/trothu/internal/web"
 )
 
 // Config is the whole typed configuration of a trothu process, from flags
@@ -30,6 +31,8 @@ type Config struct {
 	SMTPURL       string         // smtp://[user@]host[:port]; empty: no email
 	SMTPFrom      string         // From address; default trothu@HOST
 	Mail          *notify.Mailer // from SMTPURL, SMTPFrom and TROTHU_SMTP_PASSWORD(_FILE)
+	MapTiles      string         // tile URL template for maps; empty: our ward outlines only
+	MapAttrib     string         // attribution shown with MapTiles
 	LogFormat     string         // "text" or "json"
 	LogLevel      string
 }
@@ -88,6 +91,8 @@ func (c *Config) addServeFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool("TROTHU_SECURE_COOKIES", false), "mark cookies Secure; set behind an HTTPS proxy (env TROTHU_SECURE_COOKIES)")
 	fs.StringVar(&c.SMSURL, "sms-url", envOr("TROTHU_SMS_URL", ""), "HTTP SMS gateway URL; empty writes codes to the log (env TROTHU_SMS_URL)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", envOr("TROTHU_SMTP_URL", ""), "SMTP server for officials' email, smtp://user@host:587; password from TROTHU_SMTP_PASSWORD(_FILE); empty: no email (env TROTHU_SMTP_URL)")
+	fs.StringVar(&c.MapTiles, "map-tiles", envOr("TROTHU_MAP_TILES", ""), "tile URL template for maps, e.g. https://tiles.example.vn/{z}/{x}/{y}.png; empty: maps draw only the ward boundaries (env TROTHU_MAP_TILES)")
+	fs.StringVar(&c.MapAttrib, "map-attribution", envOr("TROTHU_MAP_ATTRIBUTION", ""), "attribution text shown with the map tiles (env TROTHU_MAP_ATTRIBUTION)")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", envOr("TROTHU_SMTP_FROM", ""), "From address of email (env TROTHU_SMTP_FROM; default trothu@SMTP-HOST)")
 }
 
@@ -111,6 +116,9 @@ func (c *Config) finish() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
+	}
+	if err := web.CheckTileURL(c.MapTiles); err != nil {
+		return fmt.Errorf("--map-tiles %q: %w", c.MapTiles, err)
 	}
 	tok, err := envSecret("TROTHU_SMS_TOKEN")
 	if err != nil {

@@ -99,7 +99,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Warn("no ward boundaries stored: /api/v1/areas/locate answers 503 until `trothu import boundaries` runs")
 	}
 
-	srv, err := web.New(web.Config{Demo: cfg.Demo, SecureCookies: cfg.SecureCookies},
+	srv, err := web.New(web.Config{Demo: cfg.Demo, SecureCookies: cfg.SecureCookies, MapTiles: cfg.MapTiles, MapAttribution: cfg.MapAttrib},
 		web.Deps{DB: a.db, Accounts: a.Accounts, Areas: a.Areas, Geo: index, Logger: log,
 			Jobs: a.Jobs, Broker: a.Broker, Groups: a.Groups, Notices: a.Notices, Requests: a.Requests})
 	if err != nil {

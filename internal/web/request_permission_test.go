@@ -114,6 +114,14 @@ var requestMatrix = map[string]func(m matrixCtx) mcase{
 	"GET /api/v1/units/{id}/request-stats": func(m matrixCtx) mcase {
 		return mcase{path: fmt.Sprintf("/units/%d/request-stats", m.fx.container[m.hh]), allowed: true}
 	},
+	"GET /api/v1/requests/map": func(m matrixCtx) mcase {
+		return mcase{path: fmt.Sprintf("/requests/map?unit_id=%d", m.fx.container[m.hh]), allowed: true}
+	},
+	"GET /api/v1/units/{id}/boundary": func(m matrixCtx) mcase {
+		m.e.storeDemoBoundaries(m.t)
+		return mcase{path: fmt.Sprintf("/units/%d/boundary", m.fx.hhUnit[m.hh]), allowed: true}
+	},
+	"GET /api/v1/map/settings": func(m matrixCtx) mcase { return mcase{path: "/map/settings", allowed: true} },
 	"GET /api/v1/me/request-notifications": func(m matrixCtx) mcase {
 		return mcase{path: "/me/request-notifications", allowed: m.a.phone != ""}
 	},

@@ -38,6 +38,7 @@ func (s *Server) requestRoutes() {
 	s.api("DELETE", "/open311-keys/{id}", apiByIDNoContent(s, s.requests.RevokeAPIKey))
 
 	s.open311Routes()
+	s.requestMapRoutes() // request_map.go: map, statistics page, outlines
 	s.requestPageRoutes()
 	s.requestAdminRoutes()
 	s.requestNotifyRoutes() // request_admin_pages.go, request_notify_pages.go

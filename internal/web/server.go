@@ -29,6 +29,10 @@ type Config struct {
 	Demo bool
 	// SecureCookies forces the Secure flag (set it behind an HTTPS proxy).
 	SecureCookies bool
+	// MapTiles is an optional tile URL template for maps
+	// ("https://tiles.example.vn/{z}/{x}/{y}.png"); empty: maps draw only
+	// the ward boundaries we hold. MapAttribution is shown with the tiles.
+	MapTiles, MapAttribution string
 }
 
 // Deps are the services the handlers call.
@@ -97,6 +101,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 func (s *Server) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
 	var h http.Handler = http.HandlerFunc(s.serveMux)
+	h = s.mapTilesCSP(h) // request_map.go
 	h = s.authenticate(h)
 	h = language(h)
 	h = cop.Handler(h)

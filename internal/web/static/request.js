@@ -8,6 +8,8 @@ document.addEventListener("click", function (e) {
   navigator.geolocation.getCurrentPosition(function (pos) {
     document.getElementById("r-lat").value = pos.coords.latitude.toFixed(6);
     document.getElementById("r-lon").value = pos.coords.longitude.toFixed(6);
+    // The map's pin (map.js) follows the fields.
+    document.getElementById("r-lon").dispatchEvent(new Event("change"));
     if (status) { status.textContent = "✓ ±" + Math.round(pos.coords.accuracy) + " m"; }
   }, function (err) {
     if (status) { status.textContent = err.message; }
