@@ -174,6 +174,7 @@ func (s *Service) markSeen(ctx context.Context, noticeID int64, h household) err
 		return err
 	})
 	if err == nil {
+		s.householdChanged(ctx, h.id, noticeID) // the other members' inboxes: no longer new
 		s.reachChanged(noticeID)
 	}
 	return err

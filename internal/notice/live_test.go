@@ -179,6 +179,18 @@ func TestLiveInboxEvents(t *testing.T) {
 			t.Errorf("inbox when the scheduled notice goes out: got %v, want one notice event on inbox:6", names(got))
 		}
 
+		// Another member opens it: the household's inboxes hear that it is
+		// no longer new, once.
+		for range 2 {
+			if _, err := l.svc.Get(ctx, l.resident2, n.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got = collect(in, 300*time.Millisecond)
+		if len(got) != 1 || got[0].Topic != hhTopic(mine) || eventID(t, got[0]) != n.ID {
+			t.Errorf("inbox after another member opened the notice twice: got %v, want one notice event on %s", names(got), hhTopic(mine))
+		}
+
 		// Another member acknowledges: the household's inboxes hear of it.
 		if _, err := l.svc.Ack(ctx, l.resident2, n.ID); err != nil {
 			t.Fatal(err)
