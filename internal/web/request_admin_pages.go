@@ -125,7 +125,11 @@ var fieldKeyRe = regexp.MustCompile(`[^a-z0-9]+`)
 
 // slug makes a list value's key from its name: "Đổ khung" → "do_khung".
 func slug(s string) string {
-	return strings.Trim(fieldKeyRe.ReplaceAllString(vntext.Fold(s), "_"), "_")
+	k := strings.Trim(fieldKeyRe.ReplaceAllString(vntext.Fold(s), "_"), "_")
+	if len(k) > 40 { // the longest code a type accepts
+		k = strings.TrimRight(k[:40], "_")
+	}
+	return k
 }
 
 // parseTypeForm reads the type form. Field rows come as parallel lists
@@ -160,7 +164,7 @@ func parseTypeForm(r *http.Request) (request.Type, []fieldRow, error) {
 			continue
 		}
 		if row.Code == "" && row.Label != "" {
-			row.Code = strings.ReplaceAll(slug(row.Label), "-", "_")
+			row.Code = slug(row.Label)
 		}
 		for _, line := range strings.Split(strings.ReplaceAll(row.ValuesText, "\r\n", "\n"), "\n") {
 			line = strings.TrimSpace(line)
