@@ -323,6 +323,9 @@ func TestRequestNotificationsPage(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("page: got %d", code)
 		}
+		if !strings.Contains(body, `id="push-enable" data-vapid="`) {
+			t.Errorf("page: lacks the button that turns push on for this phone")
+		}
 		items := regexp.MustCompile(`(?s)<li class="(rn-unread)?" data-note="(\d+)">\s*<a class="item" href="/requests/notifications/open/\d+\?r=(\d+)">(.*?)</a>`).FindAllStringSubmatch(body, -1)
 		if len(items) < 2 || items[0][3] != itoa64(id) || items[1][3] != itoa64(id) {
 			t.Fatalf("page: got %d items, want the two newest about request %d", len(items), id)

@@ -51,6 +51,7 @@ type reqNotesData struct {
 	Unread  int
 	NextURL string
 	First   bool
+	PushKey string // the browser may turn push on here too (notice.js)
 }
 
 func (s *Server) reqNotesPage(w http.ResponseWriter, r *http.Request) {
@@ -69,6 +70,11 @@ func (s *Server) reqNotesPage(w http.ResponseWriter, r *http.Request) {
 	d := reqNotesData{Items: items, Unread: unread, First: before == 0}
 	if next != 0 {
 		d.NextURL = "/requests/notifications?before=" + itoa(next)
+	}
+	if s.notices != nil {
+		if nt := s.notices.Notify(); nt != nil {
+			d.PushKey = nt.VAPIDPublicKey()
+		}
 	}
 	s.render(w, r, http.StatusOK, "request_notifications.html", translate(langOf(r), "reqnote.title"), d, flash(r))
 }
