@@ -272,7 +272,8 @@ func buildRequests(ctx context.Context, d *db.DB, wards, total int, logf func(st
 						desc += "; người báo: chị Khánh"
 					}
 					addr := fmt.Sprintf("%d %s", 1+rng.IntN(300), benchStreets[rng.IntN(len(benchStreets))])
-					created := nowMs - rng.Int64N(year)
+					// Ids grow with time, as they do in service.
+					created := nowMs - year + int64(done+i)*year/int64(total) + rng.Int64N(1000)
 					args = append(args, fmt.Sprintf("b%d", done+i), typeIDs[rng.IntN(len(typeIDs))], wardIDs[g/6], groupIDs[g], groupPaths[g],
 						statuses[rng.IntN(len(statuses))], desc, addr, "", created+8*3600*1000, created+80*3600*1000, created, created)
 				}

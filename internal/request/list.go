@@ -122,6 +122,19 @@ func (s *Service) list(ctx context.Context, p *account.Principal, scopes []strin
 			continue
 		}
 		lo, hi := db.SubtreeRange(sc)
+		wide, err := s.aboveWard(ctx, sc)
+		if err != nil {
+			return Page{}, err
+		}
+		if wide {
+			// A province or district holds most requests: read newest
+			// first, a page comes at once, where the (unit_path,
+			// created_at) range would sort the whole subtree. Without
+			// samples the planners cannot tell, so the expression keeps
+			// them off that index.
+			or, args = append(or, "((r.unit_path || '') >= ? AND (r.unit_path || '') < ?)"), append(args, lo, hi)
+			continue
+		}
 		or, args = append(or, "(r.unit_path >= ? AND r.unit_path < ?)"), append(args, lo, hi)
 	}
 	cond := ""
@@ -199,6 +212,22 @@ func (s *Service) isWard(ctx context.Context, path string) (bool, error) {
 // listWhere lists the requests matching cond and f, newest first. A search
 // (f.Query) may be answered through the word index when sc allows it (see
 // planSearch).
+// aboveWard reports whether path is a unit above the communes (a
+// province or a district).
+func (s *Service) aboveWard(ctx context.Context, path string) (bool, error) {
+	key := "above:" + path
+	if v, ok := s.cache.level.get(key); ok {
+		return v, nil
+	}
+	u, err := s.areas.Unit(ctx, lastID(path))
+	if err != nil {
+		return false, err
+	}
+	v := u.Level == area.LevelCountry || u.Level == area.LevelProvince || u.Level == area.LevelDistrict
+	s.cache.level.put(key, v)
+	return v, nil
+}
+
 func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond string, args []any, f Filter, sc termScope) (Page, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 50

@@ -163,6 +163,7 @@ func TestSearchAgreesWithBruteForce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		provOfficial := &account.Principal{Name: "Tỉnh", Grants: []account.Grant{{Role: account.RoleOfficial, UnitPath: f.province.Path}}}
 		now := f.clk.Now()
 		fillRequests(t, f, 240, []area.Unit{f.ward, f.kp1, f.to1, to2, kp2}, now)
 		rs := allRows(t, d)
@@ -176,7 +177,7 @@ func TestSearchAgreesWithBruteForce(t *testing.T) {
 				name string
 				p    *account.Principal
 				path string
-			}{{"ward official", f.official, f.ward.Path}, {"neighbourhood head", f.nbHead, f.kp1.Path}, {"group head", f.groupHead, f.to1.Path}} {
+			}{{"province official", provOfficial, f.province.Path}, {"ward official", f.official, f.ward.Path}, {"neighbourhood head", f.nbHead, f.kp1.Path}, {"group head", f.groupHead, f.to1.Path}} {
 				for _, q := range searchQueries {
 					got := pages(t, func(fl request.Filter) (request.Page, error) { return f.svc.Queue(ctx, who.p, fl) }, q)
 					if want := bruteSearch(rs, q, now, []string{who.path}, false); !slices.Equal(got, want) {
