@@ -370,8 +370,14 @@ func (s *Server) requestStatsPage(w http.ResponseWriter, r *http.Request) {
 	if days <= 0 || days > 3660 {
 		days = 365
 	}
-	if unitID == 0 {
-		unitID = s.homeUnit(r)
+	if home := s.homeUnit(r); unitID == 0 && home != 0 {
+		// The viewer's ward, with its khu phố in the table below.
+		us, err := s.mapUnits(r, home)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		unitID = us[0].ID
 	}
 	d := requestStatsData{UnitID: unitID, Days: int(days)}
 	if d.Units, err = s.mapUnits(r, unitID); err != nil {

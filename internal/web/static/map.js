@@ -28,7 +28,10 @@
     var map = L.map(el, { zoomSnap: 0.5 }).setView([16.0, 106.5], 5);
     map.attributionControl.setPrefix("Leaflet");
     if (st.tiles) {
-      L.tileLayer(st.tiles, { attribution: st.attribution || "", maxZoom: 19 }).addTo(map);
+      // Leaflet takes attribution as HTML; ours is plain text.
+      var credit = document.createElement("span");
+      credit.textContent = st.attribution || "";
+      L.tileLayer(st.tiles, { attribution: credit.innerHTML, maxZoom: 19 }).addTo(map);
     }
     return map;
   }
@@ -40,7 +43,9 @@
     var key = String(unitID);
     if (!outlines[key]) {
       outlines[key] = getJSON("/api/v1/units/" + key + "/boundary").then(function (f) {
-        return L.geoJSON(f, { interactive: false, style: { color: "#1b5e20", weight: 2, fillColor: "#66bb6a", fillOpacity: 0.06 } }).addTo(map);
+        var l = L.geoJSON(f, { interactive: false, style: { color: "#1b5e20", weight: 2, fillColor: "#66bb6a", fillOpacity: 0.06 } }).addTo(map);
+        l.bringToBack(); // under the markers
+        return l;
       }).catch(function () { return null; });
     }
     return outlines[key];
@@ -92,10 +97,14 @@
         var drawn = wards.map(function (id) { return outline(map, id); });
         if (items.length) {
           map.fitBounds(group.getBounds(), { padding: [24, 24], maxZoom: 17 });
-        } else if (drawn.length) {
-          drawn[0].then(function (l) { if (l) { map.fitBounds(l.getBounds()); } });
         }
-        el.dataset.ready = "1";
+        // With a few wards, show them whole: the markers are inside.
+        Promise.all(drawn.length <= 3 ? drawn : []).then(function (ls) {
+          var b = items.length ? group.getBounds() : null;
+          ls.forEach(function (l) { if (l) { b = b ? b.extend(l.getBounds()) : l.getBounds(); } });
+          if (b && ls.length) { map.fitBounds(b, { padding: [8, 8], maxZoom: 17 }); }
+          el.dataset.ready = "1";
+        });
       }).catch(function (e) {
         if (count) { count.textContent = e.message; }
         el.dataset.ready = "1";
