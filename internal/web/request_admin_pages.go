@@ -33,6 +33,37 @@ func (s *Server) requestAdminRoutes() {
 	s.handle("POST /admin/open311-keys/{id}/revoke", s.reqAdminKeyRevoke)
 	s.handle("GET /admin/request-territory", s.reqAdminTerritory)
 	s.handle("POST /admin/request-territory", s.reqAdminTerritorySave)
+	s.api("GET", "/request-territory", s.apiRequestTerritory)
+	s.api("PUT", "/request-territory", s.apiRequestTerritorySave)
+}
+
+// apiRequestTerritory lists the provinces and wards the deployment serves
+// (empty: every ward). It is public, like the calendar.
+func (s *Server) apiRequestTerritory(w http.ResponseWriter, r *http.Request) {
+	us, err := s.requests.Territory(r.Context())
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"units": us})
+}
+
+// apiRequestTerritorySave sets the territory by GSO codes
+// ({"codes":["79","26743"]}; empty: everywhere); administrators only.
+func (s *Server) apiRequestTerritorySave(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Codes []string `json:"codes"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	us, err := s.requests.SaveTerritory(r.Context(), principalOf(r), in.Codes)
+	if err != nil {
+		s.apiError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"units": us})
 }
 
 // reqAdmin refuses the page (and renders the refusal) unless the viewer

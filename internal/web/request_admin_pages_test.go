@@ -27,13 +27,18 @@ func TestRequestAdminPagesRefuseOthers(t *testing.T) {
 			"/admin/open311-keys":                     "Khoá API Open311",
 			"/admin/request-territory":                "Địa bàn tiếp nhận",
 		}
+		// Fresh sessions: another test may sign a demo account out everywhere.
+		others := map[string]string{}
+		for _, who := range []string{phoneOfficial, phoneLeader, phoneResident} {
+			others[who] = e.signIn(t, who)
+		}
 		for path, want := range pages {
 			code, body, _ := e.page(t, "GET", path, e.token(t, phoneAdmin), nil)
 			if code != http.StatusOK || !strings.Contains(body, want) {
 				t.Errorf("administrator GET %s: got %d, want 200 with %q", path, code, want)
 			}
-			for _, who := range []string{phoneOfficial, phoneLeader, phoneResident} {
-				if code, body, _ := e.page(t, "GET", path, e.token(t, who), nil); code != http.StatusForbidden || !strings.Contains(body, "không có quyền") {
+			for who, tok := range others {
+				if code, body, _ := e.page(t, "GET", path, tok, nil); code != http.StatusForbidden || !strings.Contains(body, "không có quyền") {
 					t.Errorf("%s GET %s: got %d, want 403 with the Vietnamese refusal", who, path, code)
 				}
 			}
@@ -47,7 +52,7 @@ func TestRequestAdminPagesRefuseOthers(t *testing.T) {
 			"/admin/open311-keys":      "name=Khoá+lậu",
 			"/admin/request-territory": "codes=01",
 		} {
-			if code, _ := e.form(t, path, e.token(t, phoneOfficial), body); code != http.StatusForbidden {
+			if code, _ := e.form(t, path, others[phoneOfficial], body); code != http.StatusForbidden {
 				t.Errorf("official POST %s: got %d, want 403", path, code)
 			}
 		}
@@ -58,7 +63,7 @@ func TestRequestAdminPagesRefuseOthers(t *testing.T) {
 		if _, body, _ := e.page(t, "GET", "/requests", e.token(t, phoneAdmin), nil); !strings.Contains(body, `href="/admin/request-types"`) {
 			t.Errorf("administrator's layout lacks the link to the request administration")
 		}
-		if _, body, _ := e.page(t, "GET", "/requests", e.token(t, phoneOfficial), nil); strings.Contains(body, `href="/admin/request-types"`) {
+		if _, body, _ := e.page(t, "GET", "/requests", others[phoneOfficial], nil); strings.Contains(body, `href="/admin/request-types"`) {
 			t.Errorf("official's layout links to the request administration")
 		}
 	})
@@ -243,7 +248,7 @@ func TestOpen311KeysPage(t *testing.T) {
 		if id == nil {
 			t.Fatal("the new key is not listed")
 		}
-		if code, _ := e.form(t, "/admin/open311-keys/"+id[1]+"/revoke", e.token(t, phoneOfficial), ""); code != http.StatusForbidden {
+		if code, _ := e.form(t, "/admin/open311-keys/"+id[1]+"/revoke", e.signIn(t, phoneOfficial), ""); code != http.StatusForbidden {
 			t.Errorf("official revokes: got %d, want 403", code)
 		}
 		if code, _ := e.form(t, "/admin/open311-keys/"+id[1]+"/revoke", admin, ""); code != http.StatusSeeOther {
@@ -278,12 +283,22 @@ func TestRequestTerritoryPage(t *testing.T) {
 		if _, body, _ := e.page(t, "GET", "/admin/request-territory", admin, nil); !strings.Contains(body, "Thành phố Hồ Chí Minh") {
 			t.Errorf("territory page: lacks the province served")
 		}
-		res := e.call(t, "GET", "/requests/route?type=ha_tang&lat=21.0285&lon=105.8542", e.token(t, phoneResident), nil, "", "")
+		res := e.call(t, "GET", "/requests/route?type=ha_tang&lat=21.0285&lon=105.8542", "", nil, "", "")
 		if res.status != http.StatusBadRequest || !strings.Contains(string(res.raw), "ngoài địa bàn") {
 			t.Errorf("a point in Hà Nội: got %d %s, want 400 saying it is outside the territory", res.status, res.raw)
 		}
-		if r := e.call(t, "GET", "/requests/route?type=ha_tang&lat=10.772555&lon=106.692987", e.token(t, phoneResident), nil, "", ""); r.status != http.StatusOK {
+		if r := e.call(t, "GET", "/requests/route?type=ha_tang&lat=10.772555&lon=106.692987", "", nil, "", ""); r.status != http.StatusOK {
 			t.Errorf("a point in Bến Thành: got %d %s", r.status, r.raw)
+		}
+		// The same setting through the API.
+		if got := e.must(t, http.StatusOK, "GET", "/request-territory", "", nil); got.str("units.0.code") != "79" || len(got.list("units")) != 1 {
+			t.Errorf("GET /request-territory: got %v, want province 79", got.v)
+		}
+		if st, _ := e.do(t, "PUT", "/request-territory", e.signIn(t, phoneLeader), map[string]any{"codes": []string{}}); st != http.StatusForbidden {
+			t.Errorf("a commune leader sets the territory: got %d, want 403", st)
+		}
+		if st, body := e.do(t, "PUT", "/request-territory", admin, map[string]any{"codes": []string{"7"}}); st != http.StatusBadRequest || !strings.Contains(body.str("error.message"), "“7”") {
+			t.Errorf("PUT a bad code: got %d %v", st, body.v)
 		}
 	})
 }

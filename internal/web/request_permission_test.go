@@ -56,6 +56,11 @@ var requestMatrix = map[string]func(m matrixCtx) mcase{
 		return mcase{path: "/request-calendar", body: map[string]any{"hours": map[string]any{"mon": day, "tue": day, "wed": day, "thu": day, "fri": day}},
 			allowed: m.a.canAnywhere(aReqAdmin)}
 	},
+	"GET /api/v1/request-territory": func(m matrixCtx) mcase { return mcase{path: "/request-territory", allowed: true} },
+	"PUT /api/v1/request-territory": func(m matrixCtx) mcase {
+		// Everywhere, as the other tests expect.
+		return mcase{path: "/request-territory", body: map[string]any{"codes": []string{}}, allowed: m.a.canAnywhere(aReqAdmin)}
+	},
 	"GET /api/v1/requests/route": func(m matrixCtx) mcase {
 		return mcase{path: fmt.Sprintf("/requests/route?type=gop_y_khac&unit_id=%d", m.fx.hhUnit[m.hh]), allowed: true}
 	},
