@@ -55,30 +55,39 @@ func (e *env) storeDemoBoundaries(t *testing.T) {
 }
 
 type markerJSON struct {
-	ID       int64   `json:"id"`
-	Type     string  `json:"type"`
-	Status   string  `json:"status"`
-	Open     bool    `json:"open"`
-	WardID   int64   `json:"ward_id"`
-	Lat      float64 `json:"lat"`
-	Lon      float64 `json:"lon"`
-	Blurred  bool    `json:"location_blurred"`
-	TypeName string  `json:"type_name"`
+	ID      int64   `json:"id"`
+	Type    string  `json:"type"`
+	Status  string  `json:"status"`
+	Open    bool    `json:"open"`
+	WardID  int64   `json:"ward_id"`
+	Lat     float64 `json:"lat"`
+	Lon     float64 `json:"lon"`
+	Blurred bool    `json:"location_blurred"`
+}
+
+type markersJSON struct {
+	Items    []markerJSON      `json:"items"`
+	Types    map[string]string `json:"types"`
+	Statuses map[string]string `json:"statuses"`
 }
 
 func markersOf(t *testing.T, e *env, path, token string) ([]markerJSON, string) {
+	t.Helper()
+	out, raw := markersFull(t, e, path, token)
+	return out.Items, raw
+}
+
+func markersFull(t *testing.T, e *env, path, token string) (markersJSON, string) {
 	t.Helper()
 	r := e.call(t, "GET", path, token, nil, "", "")
 	if r.status != http.StatusOK {
 		t.Fatalf("GET %s: got %d, want 200: %s", path, r.status, r.raw)
 	}
-	var out struct {
-		Items []markerJSON `json:"items"`
-	}
+	var out markersJSON
 	if err := json.Unmarshal(r.raw, &out); err != nil {
 		t.Fatal(err)
 	}
-	return out.Items, string(r.raw)
+	return out, string(r.raw)
 }
 
 // TestRequestMapMarkers: the map's markers are the public requests with a
@@ -103,7 +112,8 @@ func TestRequestMapMarkers(t *testing.T) {
 		ward := e.unitByCode(t, area.LevelCommune, demo.WardCode)
 
 		for _, who := range []struct{ name, token string }{{"visitor", ""}, {"resident", e.token(t, phoneResident)}, {"official", e.token(t, phoneOfficial)}} {
-			items, raw := markersOf(t, e, fmt.Sprintf("/requests/map?unit_id=%d", ward.ID), who.token)
+			full, raw := markersFull(t, e, fmt.Sprintf("/requests/map?unit_id=%d", ward.ID), who.token)
+			items := full.Items
 			if strings.Contains(raw, reporter) || strings.Contains(raw, phone[1:]) || strings.Contains(raw, "reporter") || strings.Contains(raw, "description") {
 				t.Errorf("%s: the markers show the reporter or the text: %.400s", who.name, raw)
 			}
@@ -128,8 +138,8 @@ func TestRequestMapMarkers(t *testing.T) {
 			if l.Blurred || l.Lat != lat || l.Lon != lon {
 				t.Errorf("%s: street-light marker at %v,%v blurred=%v, want the exact %v,%v", who.name, l.Lat, l.Lon, l.Blurred, lat, lon)
 			}
-			if n.TypeName == "" || !n.Open || n.Status != "new" {
-				t.Errorf("%s: noise marker %+v, want its type name and status new (open)", who.name, n)
+			if full.Types["tieng_on"] != "Tiếng ồn" || full.Statuses["new"] != "Mới" || !n.Open || n.Status != "new" {
+				t.Errorf("%s: noise marker %+v with names %v %v, want Tiếng ồn, status new (Mới, open)", who.name, n, full.Types, full.Statuses)
 			}
 		}
 

@@ -70,10 +70,10 @@
           });
           var box = document.createElement("div");
           var title = document.createElement("strong");
-          title.textContent = "#" + m.id + " " + m.type_name;
+          title.textContent = "#" + m.id + " " + (data.types[m.type] || m.type);
           box.appendChild(title);
           box.appendChild(document.createElement("br"));
-          box.appendChild(document.createTextNode(m.status_label + " · " + new Date(m.created_at).toLocaleDateString(document.documentElement.lang === "en" ? "en-GB" : "vi-VN")));
+          box.appendChild(document.createTextNode((data.statuses[m.status] || m.status) + " · " + new Date(m.created_at).toLocaleDateString(document.documentElement.lang === "en" ? "en-GB" : "vi-VN")));
           if (m.location_blurred) {
             box.appendChild(document.createElement("br"));
             var note = document.createElement("span");
