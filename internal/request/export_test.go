@@ -1,10 +1,10 @@
 package request
 
 // ForcePlan makes searches take one way ("scan", "index", or "" to
-// choose by counts) and expand a prefix to at most prefixWords words,
-// until the returned function restores both.
-func ForcePlan(p string, prefixWords int) func() {
-	old, oldWords := forcePlan, maxPrefixWords
-	forcePlan, maxPrefixWords = p, prefixWords
-	return func() { forcePlan, maxPrefixWords = old, oldWords }
+// choose by counts), expand a prefix to at most prefixWords words and read
+// at most walk postings a page, until the returned function restores them.
+func ForcePlan(p string, prefixWords, walk int) func() {
+	old, oldWords, oldWalk := forcePlan, maxPrefixWords, walkLimit
+	forcePlan, maxPrefixWords, walkLimit = p, prefixWords, walk
+	return func() { forcePlan, maxPrefixWords, walkLimit = old, oldWords, oldWalk }
 }

@@ -165,7 +165,10 @@ func (s *Service) list(ctx context.Context, p *account.Principal, scopes []strin
 	return mergePages(main, esc, f.Limit), nil
 }
 
-// mergePages merges two pages ordered newest first into one of at most limit.
+// mergePages merges two pages ordered newest first into one of at most
+// limit. The next page starts at the newest frontier: where either page
+// stopped (its cursor) or where the merged one is cut; rows older than
+// that frontier wait for the next page.
 func mergePages(a, b Page, limit int) Page {
 	if limit <= 0 || limit > 1000 {
 		limit = 50
@@ -184,13 +187,28 @@ func mergePages(a, b Page, limit int) Page {
 		}
 		return cmp.Compare(y.ID, x.ID)
 	})
-	out := Page{Items: all}
-	if len(all) > limit {
-		out.Items = all[:limit]
+	var fc, fid int64
+	frontier := false
+	consider := func(c, id int64) {
+		if !frontier || c > fc || c == fc && id > fid {
+			fc, fid, frontier = c, id, true
+		}
 	}
-	if len(all) > limit || a.Next != "" || b.Next != "" {
-		last := out.Items[len(out.Items)-1]
-		out.Next = encodeCursor(db.Millis(last.CreatedAt), last.ID)
+	for _, n := range []string{a.Next, b.Next} {
+		if c, id, err := decodeCursor(n); n != "" && err == nil {
+			consider(c, id)
+		}
+	}
+	if len(all) > limit {
+		consider(db.Millis(all[limit-1].CreatedAt), all[limit-1].ID)
+	}
+	out := Page{Items: all}
+	if frontier {
+		out.Items = slices.DeleteFunc(all, func(r Request) bool {
+			c := db.Millis(r.CreatedAt)
+			return c < fc || c == fc && r.ID < fid
+		})
+		out.Next = encodeCursor(fc, fid)
 	}
 	return out
 }
@@ -297,18 +315,25 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 		args = append(args, c, c, id)
 	}
 	from, order := requestFrom, " ORDER BY r.created_at DESC, r.id DESC"
+	var d *drive
 	if search {
 		var until int64
 		if !f.Until.IsZero() {
 			until = db.Millis(f.Until)
 		}
+		var after *[2]int64
 		if f.After != "" {
-			if c, _, err := decodeCursor(f.After); err == nil && (until == 0 || c+1 < until) {
-				until = c + 1 // the page after the cursor starts at its instant
+			c, id, err := decodeCursor(f.After)
+			if err != nil {
+				return Page{}, err
 			}
+			after = &[2]int64{c, id}
 		}
-		d, err := s.planSearch(ctx, tq, sc, scopeCond, scopeArgs, db.Millis(f.Since), until)
-		if err != nil {
+		if f.Offset > 0 {
+			sc.ok = false // pages by offset read the scope in order
+		}
+		var err error
+		if d, err = s.planSearch(ctx, tq, sc, scopeCond, scopeArgs, db.Millis(f.Since), until, after); err != nil {
 			return Page{}, err
 		}
 		if d != nil {
@@ -345,6 +370,10 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 		out.Items = out.Items[:f.Limit]
 		last := out.Items[f.Limit-1]
 		out.Next = encodeCursor(db.Millis(last.CreatedAt), last.ID)
+		return out, nil
 	}
-	return out, nil
+	// A bounded walk that stopped short: go on from where it stopped.
+	next, err := s.resume(ctx, d)
+	out.Next = next
+	return out, err
 }

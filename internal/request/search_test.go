@@ -105,7 +105,7 @@ func pages(t *testing.T, list func(request.Filter) (request.Page, error), query 
 		for _, r := range p.Items {
 			ids = append(ids, r.ID)
 		}
-		if next = p.Next; next == "" || n > 100 {
+		if next = p.Next; next == "" || n > 5000 {
 			return ids
 		}
 	}
@@ -168,11 +168,11 @@ func TestSearchAgreesWithBruteForce(t *testing.T) {
 		fillRequests(t, f, 240, []area.Unit{f.ward, f.kp1, f.to1, to2, kp2}, now)
 		rs := allRows(t, d)
 		for _, c := range []struct {
-			plan  string
-			words int
-		}{{"", 16}, {"index", 16}, {"scan", 16}, {"", 1}, {"index", 1}} {
-			plan := fmt.Sprintf("%s/%d", c.plan, c.words)
-			restore := request.ForcePlan(c.plan, c.words)
+			plan        string
+			words, walk int
+		}{{"", 16, 4000}, {"index", 16, 4000}, {"scan", 16, 4000}, {"", 1, 4000}, {"index", 1, 4000}, {"index", 16, 5}} {
+			plan := fmt.Sprintf("%s/%d/%d", c.plan, c.words, c.walk)
+			restore := request.ForcePlan(c.plan, c.words, c.walk)
 			for _, who := range []struct {
 				name string
 				p    *account.Principal
