@@ -312,6 +312,12 @@ func TestRequestMapPages(t *testing.T) {
 				t.Errorf("stats page: want %q in it", want)
 			}
 		}
+		api := e.must(t, http.StatusOK, "GET", fmt.Sprintf("/units/%d/request-stats", ward.ID), "", nil)
+		for id, key := range map[string]string{"st-received": "received", "st-resolved": "resolved", "st-overdue": "overdue_now"} {
+			if want := fmt.Sprintf(`id="%s">%d<`, id, api.num(key)); !strings.Contains(st, want) {
+				t.Errorf("stats page: want %s, the API's %s", want, key)
+			}
+		}
 		if s := page("/requests/stats"); !strings.Contains(s, "Chọn một phường") {
 			t.Error("stats page without a unit: want the prompt to choose one")
 		}
