@@ -31,6 +31,10 @@ func (s *Server) requestMapRoutes() {
 // street zoom, and it makes the detailed HCMC outlines several times smaller.
 const boundaryTolerance = 0.00002
 
+// boundaryFormat names the thinning and the JSON shape in the outline's
+// ETag: change it when either changes, so caches drop the old outlines.
+const boundaryFormat = "b1"
+
 // mapUnit is a choice in the map's and the statistics page's unit filter.
 type mapUnit struct {
 	ID    int64
@@ -239,7 +243,7 @@ func (s *Server) apiUnitBoundary(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	etag := `"b` + strconv.FormatInt(id, 10) + "-" + strconv.FormatInt(ward.ID, 10) + "-" + layer + "-" + strconv.FormatInt(updated.UnixMilli(), 36) + `"`
+	etag := `"` + boundaryFormat + "-" + strconv.FormatInt(id, 10) + "-" + strconv.FormatInt(ward.ID, 10) + "-" + layer + "-" + strconv.FormatInt(updated.UnixMilli(), 36) + `"`
 	h := w.Header()
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", "public, max-age=3600")
@@ -250,6 +254,7 @@ func (s *Server) apiUnitBoundary(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := s.areas.UnitBoundary(r.Context(), id)
 	if err != nil {
+		h.Del("ETag")
 		s.apiError(w, r, err)
 		return
 	}
