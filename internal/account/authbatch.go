@@ -1,9 +1,11 @@
 package account
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -55,7 +57,8 @@ func lookupSessions(ctx context.Context, d *db.DB, hashes []string) ([]sessionRo
 		}
 		out[i].p.Grants = []Grant{}
 	}
-	q.WriteString(" ORDER BY s.id_hash, g.id")
+	// No ORDER BY: the grants are sorted here, which spares the database
+	// a sorter on every request.
 	rows, err := d.Query(ctx, q.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
@@ -84,6 +87,11 @@ func lookupSessions(ctx context.Context, d *db.DB, hashes []string) ([]sessionRo
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	for i := range out {
+		if g := out[i].p.Grants; len(g) > 1 {
+			slices.SortFunc(g, func(a, b Grant) int { return cmp.Compare(a.ID, b.ID) })
+		}
 	}
 	// The same token twice in one batch: both callers get the same session.
 	for i, h := range hashes {
