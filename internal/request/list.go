@@ -112,6 +112,7 @@ func (s *Service) Mine(ctx context.Context, p *account.Principal, f Filter) (Pag
 func (s *Service) list(ctx context.Context, p *account.Principal, scopes []string, f Filter) (Page, error) {
 	var or []string
 	var args []any
+	wideScope := len(scopes) == 0
 	for _, sc := range scopes {
 		ward, err := s.isWard(ctx, sc)
 		if err != nil {
@@ -127,6 +128,7 @@ func (s *Service) list(ctx context.Context, p *account.Principal, scopes []strin
 			return Page{}, err
 		}
 		if wide {
+			wideScope = true
 			// A province or district holds most requests: read newest
 			// first, a page comes at once, where the (unit_path,
 			// created_at) range would sort the whole subtree. Without
@@ -141,7 +143,7 @@ func (s *Service) list(ctx context.Context, p *account.Principal, scopes []strin
 	if len(or) > 0 {
 		cond = "(" + strings.Join(or, " OR ") + ")"
 	}
-	sc := termScope{paths: scopes, ok: true}
+	sc := termScope{paths: scopes, ok: true, wide: wideScope}
 	if f.PublicOnly {
 		if cond != "" {
 			cond += " AND "

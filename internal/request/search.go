@@ -86,6 +86,7 @@ const scopeProbeLimit = 4 * probeLimit
 type termScope struct {
 	paths []string
 	ok    bool
+	wide  bool // a province or more: never read in order for a search
 }
 
 // drive is the index walk chosen for a search: postings p of one word (or
@@ -188,22 +189,29 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 		return nil, nil
 	}
 	if bestN >= probeLimit && forcePlan != "index" {
-		// Every word is common. A small scope is quicker read in order;
-		// postings of a prefix can only be read in order of the words.
-		var n int
-		q := "SELECT COUNT(*) FROM (SELECT 1 FROM requests r WHERE r.created_at >= ?"
-		args := []any{since}
-		if scopeCond != "" {
-			q += " AND " + scopeCond
-			args = append(args, scopeArgs...)
-		}
-		if err := s.d.QueryRow(ctx, q+" LIMIT "+strconv.Itoa(scopeProbeLimit)+") x", args...).Scan(&n); err != nil {
-			return nil, err
-		}
-		if n < scopeProbeLimit || bestPrefix {
+		// Every word is common. Postings of a prefix can only be read in
+		// order of the words; a small scope is quicker read in order; a
+		// province or more holds most of the postings anyway.
+		if bestPrefix {
 			return nil, nil
 		}
+		if !sc.wide {
+			var n int
+			q := "SELECT COUNT(*) FROM (SELECT 1 FROM requests r WHERE r.created_at >= ?"
+			args := []any{since}
+			if scopeCond != "" {
+				q += " AND " + scopeCond
+				args = append(args, scopeArgs...)
+			}
+			if err := s.d.QueryRow(ctx, q+" LIMIT "+strconv.Itoa(scopeProbeLimit)+") x", args...).Scan(&n); err != nil {
+				return nil, err
+			}
+			if n < scopeProbeLimit {
+				return nil, nil
+			}
+		}
 	}
+
 	d := &drive{from: termFrom, order: " ORDER BY p.created_at DESC, p.request_id DESC"}
 	if bestPrefix {
 		// Several words of one request may start with the prefix: one
