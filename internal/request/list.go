@@ -339,17 +339,23 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 			return Page{}, err
 		}
 		if d != nil {
-			from, order = d.from, d.order
 			where, args = append(slices.Clone(d.where), where...), append(slices.Clone(d.args), args...)
 		}
 	}
 	q := "SELECT " + requestCols + from
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += order + " LIMIT " + strconv.Itoa(f.Limit+1)
-	if f.Offset > 0 {
-		q += " OFFSET " + strconv.Itoa(f.Offset)
+	if d != nil {
+		var err error
+		if q, args, err = pageIDs(ctx, s.d, d, where, args, f.Limit+1); err != nil {
+			return Page{}, err
+		}
+	} else {
+		if len(where) > 0 {
+			q += " WHERE " + strings.Join(where, " AND ")
+		}
+		q += order + " LIMIT " + strconv.Itoa(f.Limit+1)
+		if f.Offset > 0 {
+			q += " OFFSET " + strconv.Itoa(f.Offset)
+		}
 	}
 	rows, err := s.d.Query(ctx, q, args...)
 	if err != nil {

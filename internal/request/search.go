@@ -92,7 +92,7 @@ type termScope struct {
 // drive is the index walk chosen for a search: postings p of one word (or
 // of the words starting with a prefix), joined to requests r.
 type drive struct {
-	from  string // requestFrom over postings
+	from  string // postings p, then requests r: ids only (see pageIDs)
 	args  []any  // of from, then of where
 	where []string
 	order string // ORDER BY of the walk
@@ -212,7 +212,7 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 		}
 	}
 
-	d := &drive{from: termFrom, order: " ORDER BY p.created_at DESC, p.request_id DESC"}
+	d := &drive{order: " ORDER BY p.created_at DESC, p.request_id DESC"}
 	if bestPrefix {
 		// Several words of one request may start with the prefix: one
 		// row per request, sorted (the probe found few).
@@ -221,7 +221,7 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 		if until > 0 {
 			sub, d.args = sub+" AND x.created_at < ?", append(d.args, until)
 		}
-		d.from = strings.Replace(requestFrom, " FROM requests r", " FROM ("+sub+") p CROSS JOIN requests r", 1)
+		d.from = " FROM (" + sub + ") p CROSS JOIN requests r"
 		d.order = " ORDER BY r.created_at DESC, r.id DESC"
 	} else {
 		// At most walkLimit postings a page: a page that ends there short
@@ -237,7 +237,7 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 		sub += " ORDER BY created_at DESC, request_id DESC"
 		d.lastQuery = strings.Replace(sub, "SELECT term, created_at, request_id, unit_path", "SELECT created_at, request_id", 1) + " LIMIT 1 OFFSET " + strconv.Itoa(walkLimit-1)
 		d.lastArgs = slices.Clone(d.args)
-		d.from = strings.Replace(requestFrom, " FROM requests r", " FROM ("+sub+" LIMIT "+strconv.Itoa(walkLimit)+") p CROSS JOIN requests r", 1)
+		d.from = " FROM (" + sub + " LIMIT " + strconv.Itoa(walkLimit) + ") p CROSS JOIN requests r"
 	}
 	if len(sc.paths) > 0 {
 		var or []string
@@ -302,6 +302,37 @@ func anys(ss []string) []any {
 // U+10FFFF encodes as the greatest valid UTF-8 sequence.
 func prefixRange(p string) (lo, hi string) { return p, p + "\U0010FFFF" }
 
-// termFrom is requestFrom driven by the postings p: CROSS JOIN keeps
-// SQLite's planner from reordering it (PostgreSQL plans it either way).
-var termFrom = strings.Replace(requestFrom, " FROM requests r", " FROM request_terms p CROSS JOIN requests r", 1)
+// pageIDs runs a search's walk for the ids of one page (at most limit),
+// and returns the query that loads those requests in order: two steps, so
+// the joins of a listing are planned for a known handful of ids, not for
+// a walk whose size no planner can guess (PostgreSQL scanned the units
+// table for every row).
+func pageIDs(ctx context.Context, q querier, d *drive, where []string, args []any, limit int) (string, []any, error) {
+	query := "SELECT r.id" + d.from
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := q.Query(ctx, query+d.order+" LIMIT "+strconv.Itoa(limit), args...)
+	if err != nil {
+		return "", nil, err
+	}
+	defer rows.Close()
+	ids := []any{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return "", nil, err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return "", nil, err
+	}
+	if len(ids) == 0 {
+		return "SELECT " + requestCols + requestFrom + " WHERE 1 = 0", nil, nil
+	}
+	for n := bucket(len(ids)); len(ids) < n; {
+		ids = append(ids, ids[0]) // a few statement shapes
+	}
+	return "SELECT " + requestCols + requestFrom + " WHERE r.id IN (?" + strings.Repeat(", ?", len(ids)-1) + ") ORDER BY r.created_at DESC, r.id DESC", ids, nil
+}
