@@ -172,6 +172,11 @@ func (s *Service) route(ctx context.Context, p *account.Principal, t Type, lat, 
 			return Routing{}, apperr.InvalidField("unit_id", "Đơn vị này không thuộc phường, xã nào.", "This unit is not under a ward.")
 		}
 	}
+	// A point was checked when its ward was found; a chosen unit (or the
+	// household's) is checked here.
+	if err := s.inTerritory(ctx, ward); err != nil {
+		return Routing{}, apperr.InvalidField("unit_id", apperr.From(err).Message("vi"), apperr.From(err).Message("en"))
+	}
 	return s.finishRoute(ctx, t, ward, unit, precision)
 }
 

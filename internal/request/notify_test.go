@@ -260,6 +260,10 @@ func TestTerritoryRefusesOtherWards(t *testing.T) {
 		if _, err := f.svc.Route(ctx, f.resident, "tieng_on", ptr(10.7726), ptr(106.6931), 0); err != nil {
 			t.Errorf("inside the territory: got %v", err)
 		}
+		// A unit chosen instead of a point is held to the territory too.
+		if _, err := f.svc.Route(ctx, f.official, "tieng_on", nil, nil, 999999); apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.From(err).Message("vi"), "Xã Thử") {
+			t.Errorf("a unit outside the territory: got %v, want invalid naming Xã Thử", err)
+		}
 		got, err := f.svc.Territory(ctx)
 		if err != nil || len(got) != 2 || got[0].Code != "79" {
 			t.Errorf("territory: got %+v (%v)", got, err)
