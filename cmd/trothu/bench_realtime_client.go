@@ -179,31 +179,12 @@ func benchRealtimeClient(ctx context.Context, args []string, stdout, stderr io.W
 			closeAll()
 			fmt.Fprintln(stdout, "closed")
 		case "sink":
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			addr, stop, err := startSink(&sinkBytes)
 			if err != nil {
 				return err
 			}
-			defer ln.Close()
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					go func() {
-						buf := make([]byte, 4096)
-						for {
-							n, err := c.Read(buf)
-							sinkBytes.Add(int64(n))
-							if err != nil {
-								c.Close()
-								return
-							}
-						}
-					}()
-				}
-			}()
-			fmt.Fprintln(stdout, "sink "+ln.Addr().String())
+			defer stop()
+			fmt.Fprintln(stdout, "sink "+addr)
 		case "quit":
 			return nil
 		default:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -204,4 +205,93 @@ func (st *rtStreams) scan(b []byte, now int64) {
 		}
 		b = b[j:]
 	}
+}
+
+// startSink accepts raw TCP connections (the floor's far end) and reads
+// and discards what arrives with an epoll loop like the streams' own, so
+// that a write costs the floor what it costs the server: the same reader
+// on the other side.
+func startSink(total *atomic.Int64) (string, func(), error) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		ln.Close()
+		return "", nil, err
+	}
+	var mu sync.Mutex
+	var files []*os.File // keep the sockets open while the loop reads them
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			f, err := c.(*net.TCPConn).File()
+			c.Close()
+			if err != nil {
+				continue
+			}
+			fd := int(f.Fd())
+			if syscall.SetNonblock(fd, true) != nil {
+				f.Close()
+				continue
+			}
+			mu.Lock()
+			files = append(files, f)
+			mu.Unlock()
+			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
+			_ = syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, fd, &ev)
+		}
+	}()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		events := make([]syscall.EpollEvent, 1024)
+		buf := make([]byte, 64<<10)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n, err := syscall.EpollWait(ep, events, 100)
+			if err != nil && err != syscall.EINTR {
+				return
+			}
+			for i := 0; i < n; i++ {
+				for {
+					m, err := syscall.Read(int(events[i].Fd), buf)
+					if m <= 0 {
+						if err != syscall.EAGAIN {
+							_ = syscall.EpollCtl(ep, syscall.EPOLL_CTL_DEL, int(events[i].Fd), nil)
+						}
+						break
+					}
+					total.Add(int64(m))
+					if m < len(buf) {
+						break
+					}
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return ln.Addr().String(), func() {
+		once.Do(func() {
+			ln.Close()
+			close(stop)
+			<-done
+			mu.Lock()
+			for _, f := range files {
+				f.Close()
+			}
+			mu.Unlock()
+			syscall.Close(ep)
+		})
+	}, nil
 }

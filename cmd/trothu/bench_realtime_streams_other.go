@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -77,4 +78,33 @@ func openStreams(base string, toks []string, _ int, st *rtStreams, stderr io.Wri
 			tr.CloseIdleConnections()
 		})
 	}, nil
+}
+
+// startSink accepts raw TCP connections (the floor's far end) and reads
+// and discards what arrives, a goroutine per connection like the streams.
+func startSink(total *atomic.Int64) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				for {
+					n, err := c.Read(buf)
+					total.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String(), func() { ln.Close() }, nil
 }
