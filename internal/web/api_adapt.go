@@ -78,3 +78,26 @@ func apiWithBody[In, Out any](s *Server, code int, call func(context.Context, *a
 		s.apiError(w, r, err)
 	}
 }
+
+// apiBoundedList answers GET /…/{id} with the service's list — bounded by the
+// service, so no cursor — as {"items": […]}.
+func apiBoundedList[T any](s *Server, call func(context.Context, *account.Principal, int64) ([]T, error)) http.HandlerFunc {
+	return apiListQuery(s, "", func(ctx context.Context, p *account.Principal, id int64, _ string) ([]T, error) {
+		return call(ctx, p, id)
+	})
+}
+
+// apiListQuery is apiBoundedList handing the service the query parameter param.
+func apiListQuery[T any](s *Server, param string, call func(context.Context, *account.Principal, int64, string) ([]T, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := apiPathID(r, "id")
+		if err == nil {
+			var out []T
+			if out, err = call(r.Context(), principalOf(r), id, r.URL.Query().Get(param)); err == nil {
+				writeJSON(w, http.StatusOK, apiListOf(out, ""))
+				return
+			}
+		}
+		s.apiError(w, r, err)
+	}
+}

@@ -33,13 +33,13 @@ func (s *Server) groupAPIRoutes() {
 	s.api("POST", "/groups/{id}/messages/{mid}/pin", s.apiGroupPin)
 	s.api("POST", "/groups/{id}/messages/{mid}/hide", s.apiGroupHide)
 	s.api("POST", "/groups/{id}/messages/{mid}/report", s.apiGroupReport)
-	s.api("GET", "/groups/{id}/pinned", s.apiGroupPinned)
+	s.api("GET", "/groups/{id}/pinned", apiBoundedList(s, s.groups.Pinned)) // at most 20 pins
 	s.api("POST", "/groups/{id}/read", s.apiGroupRead)
 	s.api("GET", "/groups/{id}/search", s.apiGroupSearch)
 	s.api("GET", "/groups/{id}/members", s.apiGroupMembers)
-	s.api("GET", "/groups/{id}/mentions", s.apiGroupMentions)
+	s.api("GET", "/groups/{id}/mentions", apiListQuery(s, "q", s.groups.MentionSuggestions)) // at most 8
 	s.api("POST", "/groups/{id}/members/{account}", s.apiGroupModerateMember)
-	s.api("GET", "/groups/{id}/invites", s.apiGroupInvites)
+	s.api("GET", "/groups/{id}/invites", apiBoundedList(s, s.groups.Invites)) // the 50 newest
 	s.api("POST", "/groups/{id}/invites", s.apiGroupInviteCreate)
 	s.api("DELETE", "/groups/{id}/invites/{invite}", s.apiGroupInviteRevoke)
 	s.api("GET", "/groups/{id}/reports", s.apiGroupReports)
@@ -359,35 +359,6 @@ func (s *Server) apiGroupReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *Server) apiGroupPinned(w http.ResponseWriter, r *http.Request) {
-	ids, err := groupIDs(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	msgs, err := s.groups.Pinned(r.Context(), principalOf(r), ids[0])
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, apiListOf(msgs, "")) // bounded: 20 pins
-}
-
-// apiGroupMentions suggests members to mention for the composer's "@".
-func (s *Server) apiGroupMentions(w http.ResponseWriter, r *http.Request) {
-	ids, err := groupIDs(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	ms, err := s.groups.MentionSuggestions(r.Context(), principalOf(r), ids[0], r.URL.Query().Get("q"))
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, apiListOf(ms, "")) // bounded: 8
 }
 
 func (s *Server) apiGroupRead(w http.ResponseWriter, r *http.Request) {

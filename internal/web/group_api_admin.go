@@ -61,20 +61,6 @@ func (s *Server) apiGroupModerateMember(w http.ResponseWriter, r *http.Request) 
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) apiGroupInvites(w http.ResponseWriter, r *http.Request) {
-	ids, err := groupIDs(r, "id")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	inv, err := s.groups.Invites(r.Context(), principalOf(r), ids[0])
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, apiListOf(inv, "")) // bounded: 50 newest
-}
-
 func (s *Server) apiGroupInviteCreate(w http.ResponseWriter, r *http.Request) {
 	ids, err := groupIDs(r, "id")
 	if err != nil {
