@@ -1,7 +1,9 @@
 package group
 
 import (
+	"cmp"
 	"context"
+	"slices"
 
 	"github.com/trothu/trothu/internal/account"
 	"strings"
@@ -86,28 +88,17 @@ func (s *Service) resolveMentions(ctx context.Context, gid int64, body string) (
 	if !strings.Contains(body, "@") {
 		return nil, nil
 	}
-	rows, err := s.d.Query(ctx, `SELECT m.account_id, a.name FROM group_members m JOIN accounts a ON a.id = m.account_id
-		WHERE m.group_id = ? AND m.state = 'active' LIMIT 5000`, gid)
+	members, err := s.activeNames(ctx, gid)
 	if err != nil {
 		return nil, err
 	}
 	full, tail := map[string][]int64{}, map[string][]int64{}
-	for rows.Next() {
-		var id int64
-		var name string
-		if err := rows.Scan(&id, &name); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		f, ts := nameKeys(name)
-		full[f] = append(full[f], id)
+	for _, m := range members {
+		f, ts := nameKeys(m.Name)
+		full[f] = append(full[f], m.AccountID)
 		for _, t := range ts {
-			tail[t] = append(tail[t], id)
+			tail[t] = append(tail[t], m.AccountID)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	accept := func(k string) bool { return len(full[k]) > 0 || len(tail[k]) == 1 }
 	var out []int64
@@ -135,6 +126,26 @@ func (s *Service) resolveMentions(ctx context.Context, gid int64, body string) (
 		at = next + i
 	}
 	return out, nil
+}
+
+// activeNames returns the account ids and names of group gid's active
+// members (at most 5,000), the names mentions are matched against.
+func (s *Service) activeNames(ctx context.Context, gid int64) ([]Mention, error) {
+	rows, err := s.d.Query(ctx, `SELECT m.account_id, a.name FROM group_members m JOIN accounts a ON a.id = m.account_id
+		WHERE m.group_id = ? AND m.state = 'active' LIMIT 5000`, gid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Mention
+	for rows.Next() {
+		var m Mention
+		if err := rows.Scan(&m.AccountID, &m.Name); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
 
 // MentionSpans returns the byte ranges of body, "@" included, that name one
@@ -207,17 +218,17 @@ func (s *Service) MentionSuggestions(ctx context.Context, p *account.Principal, 
 	if len(words) == 0 || utf8.RuneCountInString(q) > 60 {
 		return []Mention{}, nil
 	}
-	rows, err := s.d.Query(ctx, `SELECT m.account_id, a.name FROM group_members m JOIN accounts a ON a.id = m.account_id
-		WHERE m.group_id = ? AND m.state = 'active' AND m.account_id <> ? ORDER BY a.name, m.account_id LIMIT 5000`, id, p.AccountID)
+	members, err := s.activeNames(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	slices.SortFunc(members, func(a, b Mention) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), cmp.Compare(a.AccountID, b.AccountID))
+	})
 	var first, other []Mention
-	for rows.Next() {
-		var m Mention
-		if err := rows.Scan(&m.AccountID, &m.Name); err != nil {
-			return nil, err
+	for _, m := range members {
+		if m.AccountID == p.AccountID {
+			continue
 		}
 		if at, ok := wordsMatch(strings.Fields(vntext.Fold(m.Name)), words); ok {
 			if at == 0 {
@@ -226,9 +237,6 @@ func (s *Service) MentionSuggestions(ctx context.Context, p *account.Principal, 
 				other = append(other, m)
 			}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	out := append(first, other...)
 	if len(out) > maxSuggestions {
