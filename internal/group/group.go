@@ -76,6 +76,16 @@ const (
 	MaxPageSize = 100
 )
 
+// PageLimit is the size of a listing page asked for with limit: 50 when
+// limit is unset or beyond MaxPageSize. Handlers use it too, to know
+// whether a full page (and so a next cursor) came back.
+func PageLimit(limit int) int {
+	if limit <= 0 || limit > MaxPageSize {
+		return 50
+	}
+	return limit
+}
+
 // Group is a community group.
 type Group struct {
 	ID             int64      `json:"id"`

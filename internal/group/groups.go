@@ -338,9 +338,7 @@ func (s *Service) InUnit(ctx context.Context, p *account.Principal, unitID, afte
 	if err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > MaxPageSize {
-		limit = 50
-	}
+	limit = PageLimit(limit)
 	lo, hi := db.SubtreeRange(u.Path)
 	rows, err := s.d.Query(ctx, "SELECT "+groupCols+groupFrom+" WHERE g.unit_path >= ? AND g.unit_path < ? AND g.id > ? ORDER BY g.id LIMIT "+strconv.Itoa(limit*4),
 		lo, hi, after)

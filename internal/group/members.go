@@ -42,9 +42,7 @@ func (s *Service) Members(ctx context.Context, p *account.Principal, id int64, s
 	if state != StateActive && !a.canModerate() {
 		return nil, apperr.ErrForbidden
 	}
-	if limit <= 0 || limit > MaxPageSize {
-		limit = 50
-	}
+	limit = PageLimit(limit)
 	rows, err := s.d.Query(ctx, `SELECT m.account_id, a.name, a.phone, m.role, m.state, m.muted_until, m.joined_at FROM group_members m JOIN accounts a ON a.id = m.account_id
 		WHERE m.group_id = ? AND m.state = ? AND m.account_id > ? ORDER BY m.account_id LIMIT `+strconv.Itoa(limit), id, state, after)
 	if err != nil {

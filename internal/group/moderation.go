@@ -299,9 +299,7 @@ func (s *Service) Reports(ctx context.Context, p *account.Principal, id int64, o
 	if err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > MaxPageSize {
-		limit = 50
-	}
+	limit = PageLimit(limit)
 	q := `SELECT r.id, r.message_id, COALESCE(a.name, ''), r.reason, r.created_at, r.resolved_at, r.outcome FROM group_reports r
 		LEFT JOIN accounts a ON a.id = r.reporter_id WHERE r.group_id = ? AND r.id > ?`
 	if open {

@@ -196,6 +196,15 @@ func apiQueryLimit(r *http.Request) (int, error) {
 	return int(n), nil
 }
 
+// apiAfterLimit reads the ?after= id cursor and ?limit= of a paged list.
+func apiAfterLimit(r *http.Request) (after int64, limit int, err error) {
+	if after, err = apiQueryInt(r, "after"); err != nil {
+		return 0, 0, err
+	}
+	limit, err = apiQueryLimit(r)
+	return after, limit, err
+}
+
 // patchField is a field of a PATCH body: Set tells whether it was sent at all,
 // Value is nil when it was sent as null.
 type patchField[T any] struct {

@@ -28,12 +28,7 @@ func grantViews(gs []account.Grant, lang string) []grantView {
 
 func (s *Server) apiAccountList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	after, err := apiQueryInt(r, "after")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	limit, err := apiQueryLimit(r)
+	after, limit, err := apiAfterLimit(r)
 	if err != nil {
 		s.apiError(w, r, err)
 		return

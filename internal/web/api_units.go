@@ -38,12 +38,7 @@ func (s *Server) apiUnitChildren(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	after, err := apiQueryInt(r, "after")
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	limit, err := apiQueryLimit(r)
+	after, limit, err := apiAfterLimit(r)
 	if err != nil {
 		s.apiError(w, r, err)
 		return

@@ -90,19 +90,12 @@ func (s *Server) apiUnitGroups(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	after, err := apiQueryInt(r, "after")
+	after, limit, err := apiAfterLimit(r)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	limit, err := apiQueryLimit(r)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	if limit <= 0 || limit > group.MaxPageSize {
-		limit = 50
-	}
+	limit = group.PageLimit(limit)
 	gs, err := s.groups.InUnit(r.Context(), principalOf(r), id, after, limit)
 	if err != nil {
 		s.apiError(w, r, err)

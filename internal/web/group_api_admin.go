@@ -15,19 +15,12 @@ func (s *Server) apiGroupMembers(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	after, err := apiQueryInt(r, "after")
+	after, limit, err := apiAfterLimit(r)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	limit, err := apiQueryLimit(r)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	if limit <= 0 || limit > group.MaxPageSize {
-		limit = 50
-	}
+	limit = group.PageLimit(limit)
 	ms, err := s.groups.Members(r.Context(), principalOf(r), ids[0], r.URL.Query().Get("state"), after, limit)
 	if err != nil {
 		s.apiError(w, r, err)
@@ -103,19 +96,12 @@ func (s *Server) apiGroupReports(w http.ResponseWriter, r *http.Request) {
 		s.apiError(w, r, err)
 		return
 	}
-	after, err := apiQueryInt(r, "after")
+	after, limit, err := apiAfterLimit(r)
 	if err != nil {
 		s.apiError(w, r, err)
 		return
 	}
-	limit, err := apiQueryLimit(r)
-	if err != nil {
-		s.apiError(w, r, err)
-		return
-	}
-	if limit <= 0 || limit > group.MaxPageSize {
-		limit = 50
-	}
+	limit = group.PageLimit(limit)
 	rs, err := s.groups.Reports(r.Context(), principalOf(r), ids[0], r.URL.Query().Get("all") == "", after, limit)
 	if err != nil {
 		s.apiError(w, r, err)
