@@ -89,11 +89,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	h := hashToken(token)
 	var row sessionRow
 	var err error
-	if s.d.Dialect == db.Postgres {
+	if s.d.ReadsRoundTrip() {
 		row, err = s.auth.lookup(ctx, s.d, h)
 	} else {
-		// SQLite reads in-process on a pool of connections: a batch would
-		// only make requests wait for each other.
 		var rows []sessionRow
 		if rows, err = lookupSessions(ctx, s.d, []string{h}); err == nil {
 			row = rows[0]
