@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/trothu/trothu/internal/batch"
 	"log/slog"
 	"runtime"
 	"strconv"
@@ -165,7 +166,7 @@ type Service struct {
 	totpAEAD cipher.AEAD // encrypts TOTP secrets at rest
 	hashSem  chan struct{}
 	dummy    dummyHash
-	auth     authBatcher // concurrent Authenticate reads, batched on PostgreSQL
+	auth     batch.Batcher[*authReq] // concurrent Authenticate reads, batched on PostgreSQL
 }
 
 // New returns a Service over d. It panics if cfg.SecretKey is shorter than
@@ -183,7 +184,7 @@ func New(d *db.DB, cfg Config) *Service {
 	if err != nil {
 		panic(err)
 	}
-	return &Service{
+	s := &Service{
 		d:        d,
 		cfg:      cfg,
 		log:      cfg.Logger,
@@ -191,6 +192,8 @@ func New(d *db.DB, cfg Config) *Service {
 		totpAEAD: aead,
 		hashSem:  make(chan struct{}, cfg.Password.MaxConcurrentHashes),
 	}
+	s.auth = batch.Batcher[*authReq]{Run: s.readSessions, MaxBatch: authBatchMax, MaxLeaders: authMaxLeaders}
+	return s
 }
 
 // deriveKey gives each use of the secret key its own key.

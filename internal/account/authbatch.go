@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/trothu/trothu/internal/db"
 )
@@ -103,18 +102,10 @@ func lookupSessions(ctx context.Context, d *db.DB, hashes []string) ([]sessionRo
 	return out, nil
 }
 
-// authBatcher reads the sessions of concurrent requests together, in one
-// statement per batch, on PostgreSQL: there every statement is a round
-// trip and a plan, and authentication runs on every request. The first
-// callers to find work waiting run the batches themselves (no goroutine
-// outlives them); a caller that finds no queue runs its lookup at once, so
-// a lone request waits for nobody.
-type authBatcher struct {
-	mu      sync.Mutex
-	pending []*authReq
-	leaders int
-}
-
+// On PostgreSQL the sessions of concurrent requests are read together
+// (Service.auth, a batch.Batcher running readSessions), in one statement
+// per batch: there every statement is a round trip and a plan, and
+// authentication runs on every request.
 type authReq struct {
 	hash string
 	row  sessionRow
@@ -127,45 +118,33 @@ const (
 	authMaxLeaders = 4
 )
 
-func (b *authBatcher) lookup(ctx context.Context, d *db.DB, hash string) (sessionRow, error) {
+// lookupBatched returns the session of hash, read with those of the
+// concurrent callers.
+func (s *Service) lookupBatched(ctx context.Context, hash string) (sessionRow, error) {
 	r := &authReq{hash: hash, done: make(chan struct{})}
-	b.mu.Lock()
-	b.pending = append(b.pending, r)
-	lead := b.leaders < authMaxLeaders
-	if lead {
-		b.leaders++
-	}
-	b.mu.Unlock()
-	for lead {
-		b.mu.Lock()
-		if len(b.pending) == 0 {
-			b.leaders--
-			b.mu.Unlock()
-			break
-		}
-		n := min(len(b.pending), authBatchMax)
-		batch := append([]*authReq(nil), b.pending[:n]...)
-		b.pending = b.pending[n:]
-		b.mu.Unlock()
-		hashes := make([]string, len(batch))
-		for i, r := range batch {
-			hashes[i] = r.hash
-		}
-		// The batch outlives any one caller's request.
-		rows, err := lookupSessions(context.WithoutCancel(ctx), d, hashes)
-		for i, r := range batch {
-			if err != nil {
-				r.err = err
-			} else {
-				r.row = rows[i]
-			}
-			close(r.done)
-		}
-	}
+	s.auth.Add(r)
 	select {
 	case <-r.done:
 		return r.row, r.err
 	case <-ctx.Done():
 		return sessionRow{}, ctx.Err()
+	}
+}
+
+// readSessions reads a batch of sessions in one statement.
+func (s *Service) readSessions(batch []*authReq) {
+	hashes := make([]string, len(batch))
+	for i, r := range batch {
+		hashes[i] = r.hash
+	}
+	// The batch outlives any one caller's request.
+	rows, err := lookupSessions(context.Background(), s.d, hashes)
+	for i, r := range batch {
+		if err != nil {
+			r.err = err
+		} else {
+			r.row = rows[i]
+		}
+		close(r.done)
 	}
 }

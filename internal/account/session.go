@@ -90,7 +90,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	var row sessionRow
 	var err error
 	if s.d.ReadsRoundTrip() {
-		row, err = s.auth.lookup(ctx, s.d, h)
+		row, err = s.lookupBatched(ctx, h)
 	} else {
 		var rows []sessionRow
 		if rows, err = lookupSessions(ctx, s.d, []string{h}); err == nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -94,7 +93,9 @@ func (s *Service) Ack(ctx context.Context, p *account.Principal, noticeID int64)
 	}
 	// The batch finds the household itself: one read transaction less on
 	// the common path, where the acknowledgement is new.
-	res := s.acks.submit(s, &ackReq{noticeID: noticeID, resident: p.ResidentID, p: p, now: db.Millis(s.cfg.Now()), done: make(chan ackRes, 1)})
+	req := &ackReq{noticeID: noticeID, resident: p.ResidentID, p: p, now: db.Millis(s.cfg.Now()), done: make(chan ackRes, 1)}
+	s.acks.Add(req)
+	res := <-req.done
 	if res.err != nil {
 		return Delivery{}, res.err
 	}
@@ -195,45 +196,14 @@ type ackRes struct {
 	err     error
 }
 
-// ackBatcher commits concurrent acknowledgements together: one
-// transaction, one fsync, for every acknowledgement that arrived while the
-// previous batch was committing (group commit, on PostgreSQL as on
-// SQLite). The first callers to find work waiting run the batches
-// themselves; no goroutine outlives them.
-type ackBatcher struct {
-	mu      sync.Mutex
-	pending []*ackReq
-	leaders int
-}
-
+// Concurrent acknowledgements are committed together (Service.acks, a
+// batch.Batcher running commitAcks): one transaction, one fsync, for
+// every acknowledgement that arrived while the previous batch was
+// committing — group commit, on PostgreSQL as on SQLite.
 const (
 	ackBatchMax   = 256
 	ackMaxLeaders = 4
 )
-
-func (b *ackBatcher) submit(s *Service, r *ackReq) ackRes {
-	b.mu.Lock()
-	b.pending = append(b.pending, r)
-	lead := b.leaders < ackMaxLeaders
-	if lead {
-		b.leaders++
-	}
-	b.mu.Unlock()
-	for lead {
-		b.mu.Lock()
-		if len(b.pending) == 0 {
-			b.leaders--
-			b.mu.Unlock()
-			break
-		}
-		n := min(len(b.pending), ackBatchMax)
-		batch := append([]*ackReq(nil), b.pending[:n]...)
-		b.pending = b.pending[n:]
-		b.mu.Unlock()
-		s.commitAcks(batch)
-	}
-	return <-r.done
-}
 
 // commitAcks records a batch of acknowledgements in one transaction. The
 // first acknowledgement of a household wins: a repeated one changes

@@ -17,6 +17,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/trothu/trothu/internal/batch"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -69,7 +70,7 @@ type Service struct {
 	areas *area.Service
 	jobs  *jobs.Queue
 	cfg   Config
-	acks  ackBatcher
+	acks  batch.Batcher[*ackReq]
 	live  liveState
 }
 
@@ -94,6 +95,7 @@ func New(d *db.DB, areas *area.Service, q *jobs.Queue, cfg Config) *Service {
 		cfg.Logger = slog.Default()
 	}
 	s := &Service{d: d, areas: areas, jobs: q, cfg: cfg}
+	s.acks = batch.Batcher[*ackReq]{Run: s.commitAcks, MaxBatch: ackBatchMax, MaxLeaders: ackMaxLeaders}
 	if q != nil {
 		q.HandleTx(jobSend, s.handleSend)
 		q.Handle(jobBatch, s.handleBatch)

@@ -378,7 +378,7 @@ func (s *Service) Submit(ctx context.Context, p *account.Principal, in Input) (R
 	}
 	// Concurrent submissions share a transaction and set-based statements
 	// (intakebatch.go); this returns once the request is durably written.
-	if err := s.intake.write(s, row); err != nil {
+	if err := s.writeIntake(row); err != nil {
 		return Request{}, err
 	}
 	id := row.id

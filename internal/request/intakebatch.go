@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/trothu/trothu/internal/db"
 	"github.com/trothu/trothu/internal/jobs"
@@ -103,19 +102,12 @@ func insertRequests(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
 	return jobs.EnqueueMany(ctx, tx, js)
 }
 
-// intakeBatcher writes concurrent submissions together: one transaction
-// and a handful of set-based statements for every request that arrived
-// while the previous batch was committing (group commit, on PostgreSQL as
-// on SQLite, where it also saves the single writer a savepoint and a few
-// statements per request). The first callers to find work waiting run the
-// batches themselves; no goroutine outlives them, and a lone request
-// waits for nobody.
-type intakeBatcher struct {
-	mu      sync.Mutex
-	pending []*intakeReq
-	leaders int
-}
-
+// Concurrent submissions are written together (Service.intake, a
+// batch.Batcher running commitIntake): one transaction and a handful of
+// set-based statements for every request that arrived while the previous
+// batch was committing — group commit, on PostgreSQL as on SQLite, where
+// it also saves the single writer a savepoint and a few statements per
+// request.
 type intakeReq struct {
 	row  *intakeRow
 	err  error
@@ -127,30 +119,11 @@ const (
 	intakeMaxLeaders = 4
 )
 
-// write stores r durably and sets r.id, or returns the error of r's own
-// write.
-func (b *intakeBatcher) write(s *Service, r *intakeRow) error {
+// writeIntake stores r durably and sets r.id, or returns the error of r's
+// own write.
+func (s *Service) writeIntake(r *intakeRow) error {
 	req := &intakeReq{row: r, done: make(chan struct{})}
-	b.mu.Lock()
-	b.pending = append(b.pending, req)
-	lead := b.leaders < intakeMaxLeaders
-	if lead {
-		b.leaders++
-	}
-	b.mu.Unlock()
-	for lead {
-		b.mu.Lock()
-		if len(b.pending) == 0 {
-			b.leaders--
-			b.mu.Unlock()
-			break
-		}
-		n := min(len(b.pending), intakeBatchMax)
-		batch := append([]*intakeReq(nil), b.pending[:n]...)
-		b.pending = b.pending[n:]
-		b.mu.Unlock()
-		s.commitIntake(batch)
-	}
+	s.intake.Add(req)
 	<-req.done
 	return req.err
 }

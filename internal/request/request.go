@@ -19,6 +19,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/trothu/trothu/internal/batch"
 	"io"
 	"log/slog"
 	"os"
@@ -128,7 +129,7 @@ type Service struct {
 	locator atomic.Pointer[locatorBox]
 	queue   *jobs.Queue
 	cache   caches
-	intake  intakeBatcher             // intakebatch.go
+	intake  batch.Batcher[*intakeReq] // intakebatch.go
 	out     atomic.Pointer[delivery]  // notify.go
 	terr    atomic.Pointer[territory] // territory.go
 }
@@ -153,6 +154,7 @@ func New(d *db.DB, areas *area.Service, cfg Config) *Service {
 		cfg.NearbyWindow = 30 * 24 * time.Hour
 	}
 	s := &Service{d: d, areas: areas, cfg: cfg}
+	s.intake = batch.Batcher[*intakeReq]{Run: s.commitIntake, MaxBatch: intakeBatchMax, MaxLeaders: intakeMaxLeaders}
 	s.cal.Store(cfg.Calendar)
 	return s
 }
