@@ -86,6 +86,7 @@ func benchRealtimeFanout(ctx context.Context, args []string, stdout, stderr io.W
 	dur := fs.Duration("duration", 10*time.Second, "how long to sustain")
 	database := fs.String("database", "", "database URL (default: a fresh temporary SQLite file)")
 	loops := fs.Int("client-loops", 1, "epoll loops (threads) of the load generator")
+	poll := fs.Duration("client-poll", time.Millisecond, "the load generator looks for data this often instead of sleeping in epoll_wait (0: it sleeps there)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server during the sustained phase to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -149,7 +150,7 @@ func benchRealtimeFanout(ctx context.Context, args []string, stdout, stderr io.W
 	if err := os.WriteFile(ownerFile, []byte(w.owner), 0o600); err != nil {
 		return err
 	}
-	cl, err := startRealtimeClient(ctx, base, tokFile, ownerFile, *loops, stderr)
+	cl, err := startRealtimeClient(ctx, base, tokFile, ownerFile, *loops, *poll, stderr)
 	if err != nil {
 		return err
 	}

@@ -108,3 +108,7 @@ func startSink(total *atomic.Int64) (string, func(), error) {
 	}()
 	return ln.Addr().String(), func() { ln.Close() }, nil
 }
+
+// clientPoll is the Linux generator's polling interval (--poll); the
+// goroutine-per-stream reader here has no use for it.
+var clientPoll time.Duration
