@@ -61,6 +61,15 @@ func (r httpLoadReport) cpuNsPerRequest() float64 {
 	return float64(r.CPUNs) / float64(r.OK+r.Errors)
 }
 
+// perRequest divides the CPU the bench's own process (the server) spent
+// during a run by the requests the run sent.
+func perRequest(cpu time.Duration, r httpLoadReport) float64 {
+	if r.OK+r.Errors == 0 {
+		return 0
+	}
+	return float64(cpu.Nanoseconds()) / float64(r.OK+r.Errors)
+}
+
 // err is nil when every request was answered 2xx.
 func (r httpLoadReport) err() error {
 	if r.Errors == 0 {

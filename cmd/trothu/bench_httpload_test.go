@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -210,5 +212,68 @@ func serveSplit(c net.Conn) {
 				time.Sleep(20 * time.Microsecond) // let the pieces arrive apart
 			}
 		}
+	}
+}
+
+// TestNoticeFanoutBenchHTTPLoad runs the announcement bench at a small
+// size with its load generator in another process: every token
+// acknowledges once (the bench itself checks the database holds as many
+// acknowledgements as were sent) and the figures are filled in.
+func TestNoticeFanoutBenchHTTPLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and a load generator process")
+	}
+	t.Setenv("TROTHU_TEST_RUN_MAIN", "1")
+	var out bytes.Buffer
+	var errOut lockedBuffer
+	err := run(context.Background(), []string{"bench", "notice-fanout", "--households", "2000", "--acks", "300", "--clients", "16", "--rollups", "3"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, errOut.String())
+	}
+	var res noticeFanoutResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("result %q: %v", out.String(), err)
+	}
+	if res.Acks != 300 || res.Clients != 16 || res.Households != 20000 {
+		t.Errorf("acks %d, clients %d, households %d; want 300, 16, 20000", res.Acks, res.Clients, res.Households)
+	}
+	if res.AcksPerSec <= 0 || res.AckP99Ms < res.AckP50Ms || res.AckP50Ms <= 0 || res.FloorHTTPPerSec <= 0 || res.ClientCPUNsPerRequest <= 0 {
+		t.Errorf("figures missing: %+v", res)
+	}
+	if want := res.FloorHTTPPerSec / res.AcksPerSec; res.RatioAck != want {
+		t.Errorf("ratio_ack %v, want floor ÷ rate = %v", res.RatioAck, want)
+	}
+	if !strings.Contains(errOut.String(), "300 recorded") {
+		t.Errorf("log does not report 300 acknowledgements recorded:\n%s", errOut.String())
+	}
+}
+
+// TestRequestIntakeBenchHTTPLoad runs the intake bench for a second with
+// its load generator in another process: every request answered 201 left
+// its deadline job, none failed, and the figures are filled in.
+func TestRequestIntakeBenchHTTPLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and a load generator process")
+	}
+	t.Setenv("TROTHU_TEST_RUN_MAIN", "1")
+	var out bytes.Buffer
+	var errOut lockedBuffer
+	err := run(context.Background(), []string{"bench", "request-intake", "--duration", "1s", "--clients", "16"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, errOut.String())
+	}
+	var res requestIntakeResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("result %q: %v", out.String(), err)
+	}
+	if res.Requests == 0 || res.DeadlineJobs != res.Requests || res.Errors != 0 || res.Clients != 16 {
+		t.Errorf("requests %d, deadline jobs %d, errors %d, clients %d; want some requests, one job each, no error, 16 clients",
+			res.Requests, res.DeadlineJobs, res.Errors, res.Clients)
+	}
+	if res.RequestsPerSec <= 0 || res.P99Ms < res.P50Ms || res.FloorPerSec <= 0 || res.FloorP99Ms <= 0 || res.ClientCPUNsPerRequest <= 0 {
+		t.Errorf("figures missing: %+v", res)
+	}
+	if want := res.RequestsPerSec / res.FloorPerSec; res.Ratio != want {
+		t.Errorf("ratio %v, want rate ÷ floor = %v", res.Ratio, want)
 	}
 }

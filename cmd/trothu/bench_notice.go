@@ -17,8 +17,6 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/trothu/trothu/internal/account"
@@ -53,6 +51,9 @@ type noticeFanoutResult struct {
 	AckP99Ms        float64 `json:"ack_p99_ms"`
 	FloorHTTPPerSec float64 `json:"floor_http_per_sec"`
 	RatioAck        float64 `json:"ratio_ack"` // floor ÷ measured: how many times slower than an empty request
+	// ClientCPUNsPerRequest is the load generator's CPU per acknowledgement
+	// (it runs in a process of its own on the same machine).
+	ClientCPUNsPerRequest float64 `json:"client_cpu_ns_per_request"`
 	// The reach roll-up of one ward (Reach with unit_id), against a bare
 	// COUNT over the same range.
 	RollupP50Ms      float64 `json:"rollup_p50_ms"`
@@ -67,14 +68,18 @@ type noticeFanoutResult struct {
 // it over HTTP from many households at once, and times the reach roll-up
 // of one ward.
 func benchNoticeFanout(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if isLoadGenerator(args) {
+		return benchHTTPLoadGenerator(args, os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench notice-fanout", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	households := fs.Int("households", 1000000, "households in the synthetic province (rounded up to whole wards)")
 	acks := fs.Int("acks", 20000, "acknowledgements to send over HTTP (each from its own household)")
-	clients := fs.Int("clients", 64, "concurrent HTTP clients")
+	clients := fs.Int("clients", 64, "keep-alive connections of the load generator, one request in flight on each")
+	poll := fs.Duration("client-poll", 0, "the load generator looks for answers this often instead of sleeping in epoll_wait (0: it sleeps there)")
 	rollups := fs.Int("rollups", 50, "roll-ups of one ward to time")
 	database := fs.String("database", "", "database URL (default: a fresh temporary SQLite file)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the acknowledgement phase to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the acknowledgement phase (the server's process) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -153,7 +158,7 @@ func benchNoticeFanout(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 
-	if err := benchAcks(ctx, d, services, w, n.ID, *acks, *clients, *cpuProfile, &res, logf); err != nil {
+	if err := benchAcks(ctx, d, services, w, n.ID, *acks, *clients, *poll, *cpuProfile, &res, logf, stderr); err != nil {
 		return err
 	}
 
@@ -196,73 +201,58 @@ func pctl(ds []time.Duration, p int) time.Duration {
 	return s[min(len(s)-1, len(s)*p/100)]
 }
 
-// benchAcks serves the real handler on a local port and sends acks
-// acknowledgements from distinct households' tokens with clients workers.
-func benchAcks(ctx context.Context, d *db.DB, services *app_.App, w province, noticeID int64, acks, clients int, cpuProfile string, res *noticeFanoutResult, logf func(string, ...any)) error {
+// benchAcks serves the real handler on a local port and has a load
+// generator process send acks acknowledgements, one from each household's
+// token, over clients connections; GET /healthz as many times over the same
+// connections is the floor.
+func benchAcks(ctx context.Context, d *db.DB, services *app_.App, w province, noticeID int64, acks, clients int, poll time.Duration, cpuProfile string, res *noticeFanoutResult, logf func(string, ...any), stderr io.Writer) error {
 	srv, err := web.New(web.Config{}, web.Deps{DB: d, Accounts: services.Accounts, Areas: services.Areas, Logger: slog.New(slog.DiscardHandler),
 		Jobs: services.Jobs, Broker: services.Broker, Groups: services.Groups, Notices: services.Notices, Requests: services.Requests})
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	hs := &http.Server{Handler: srv.Handler()}
 	go func() { _ = hs.Serve(ln) }()
 	defer hs.Close()
-	base := "http://" + ln.Addr().String()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: clients * 2, MaxIdleConnsPerHost: clients * 2}, Timeout: time.Minute}
-
-	run := func(n int, req func(i int) (*http.Request, error)) (float64, []time.Duration, error) {
-		var next atomic.Int64
-		lat := make([]time.Duration, n)
-		var wg sync.WaitGroup
-		var firstErr atomic.Value
-		t0 := time.Now()
-		for c := 0; c < clients; c++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= n {
-						return
-					}
-					r, err := req(i)
-					if err != nil {
-						firstErr.CompareAndSwap(nil, err)
-						return
-					}
-					s := time.Now()
-					resp, err := client.Do(r)
-					if err != nil {
-						firstErr.CompareAndSwap(nil, err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					lat[i] = time.Since(s)
-					if resp.StatusCode != http.StatusOK {
-						firstErr.CompareAndSwap(nil, fmt.Errorf("%s %s: status %d", r.Method, r.URL.Path, resp.StatusCode))
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		if e, ok := firstErr.Load().(error); ok && e != nil {
-			return 0, nil, e
-		}
-		return float64(n) / time.Since(t0).Seconds(), lat, nil
-	}
-	floor, _, err := run(acks, func(int) (*http.Request, error) { return http.NewRequest("GET", base+"/healthz", nil) })
+	addr := ln.Addr().String()
+	dir, err := os.MkdirTemp("", "trothu-bench-load-")
 	if err != nil {
 		return err
 	}
-	res.FloorHTTPPerSec = floor
-	logf("floor: GET /healthz %.0f/s with %d clients", floor, clients)
-	path := fmt.Sprintf("%s/api/v1/notices/%d/ack", base, noticeID)
+	defer os.RemoveAll(dir)
+	floorFile, ackFile := filepath.Join(dir, "healthz"), filepath.Join(dir, "acks")
+	if err := writeRequests(floorFile, 1, func(int) []byte { return rawRequest("GET", addr, "/healthz", nil, "") }); err != nil {
+		return err
+	}
+	path := fmt.Sprintf("/api/v1/notices/%d/ack", noticeID)
+	err = writeRequests(ackFile, acks, func(i int) []byte {
+		return rawRequest("POST", addr, path, []string{"Authorization: Bearer " + w.tokens[i]}, "")
+	})
+	if err != nil {
+		return err
+	}
+	gen, err := startHTTPLoad(ctx, "notice-fanout", addr, clients, poll, stderr)
+	if err != nil {
+		return err
+	}
+	defer gen.quit()
+
+	cpu0 := cpuTime()
+	floor, err := gen.run(floorFile, acks, 0)
+	floorCPU := cpuTime() - cpu0
+	if err != nil {
+		return err
+	}
+	if err := floor.err(); err != nil {
+		return fmt.Errorf("floor: %w", err)
+	}
+	res.FloorHTTPPerSec = floor.PerSec
+	logf("floor: GET /healthz %.0f/s over %d connections of a load generator process (CPU a request: server %.0f ns, generator %.0f ns)",
+		floor.PerSec, clients, perRequest(floorCPU, floor), floor.cpuNsPerRequest())
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {
@@ -273,29 +263,30 @@ func benchAcks(ctx context.Context, d *db.DB, services *app_.App, w province, no
 			return err
 		}
 	}
-	rate, lat, err := run(acks, func(i int) (*http.Request, error) {
-		r, err := http.NewRequest("POST", path, nil)
-		if err == nil {
-			r.Header.Set("Authorization", "Bearer "+w.tokens[i])
-		}
-		return r, err
-	})
-	if err != nil {
-		return err
-	}
+	cpu0 = cpuTime()
+	run, err := gen.run(ackFile, acks, 0)
+	runCPU := cpuTime() - cpu0
 	if cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
-	res.AcksPerSec, res.AckP50Ms, res.AckP99Ms = rate, ms(pctl(lat, 50)), ms(pctl(lat, 99))
-	res.RatioAck = floor / rate
+	if err != nil {
+		return err
+	}
+	if err := run.err(); err != nil {
+		return fmt.Errorf("acknowledgements: %w", err)
+	}
+	res.AcksPerSec, res.AckP50Ms, res.AckP99Ms = run.PerSec, run.P50Ms, run.P99Ms
+	res.RatioAck = floor.PerSec / run.PerSec
+	res.ClientCPUNsPerRequest = run.cpuNsPerRequest()
 	var acked int
 	if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ? AND acked_at IS NOT NULL", noticeID).Scan(&acked); err != nil {
 		return err
 	}
-	if acked != acks {
-		return fmt.Errorf("acknowledged %d households, want %d", acked, acks)
+	if acked != acks || run.OK != int64(acks) {
+		return fmt.Errorf("acknowledged %d households (%d answered 2xx), want %d", acked, run.OK, acks)
 	}
-	logf("acks: %.0f/s, p50 %.1f ms, p99 %.1f ms over HTTP (%d clients); %d recorded", rate, res.AckP50Ms, res.AckP99Ms, clients, acked)
+	logf("acks: %.0f/s, p50 %.1f ms, p99 %.1f ms over HTTP (%d connections); %d recorded; CPU a request: server %.0f ns, generator %.0f ns",
+		run.PerSec, res.AckP50Ms, res.AckP99Ms, clients, acked, perRequest(runCPU, run), res.ClientCPUNsPerRequest)
 	return nil
 }
 

@@ -13,11 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"slices"
 	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	app_ "github.com/trothu/trothu/internal/app"
@@ -46,19 +42,27 @@ type requestIntakeResult struct {
 	FloorPerSec    float64 `json:"floor_requests_per_sec"` // GET /healthz, same server, same clients
 	FloorP99Ms     float64 `json:"floor_p99_ms"`
 	Ratio          float64 `json:"ratio"` // measured ÷ floor
+	// ClientCPUNsPerRequest is the load generator's CPU per request of the
+	// intake run (it runs in a process of its own on the same machine).
+	ClientCPUNsPerRequest float64 `json:"client_cpu_ns_per_request"`
 }
 
 // benchRequestIntake runs `trothu bench request-intake`: the national tree
-// and ward boundaries, a server on a loopback port, and many clients
-// filing requests at the 9,963 fixture points across Vietnam through
-// Open311, against a trivial handler of the same server in the same run.
+// and ward boundaries, a server on a loopback port, and many connections of
+// a load generator process filing requests at the 9,963 fixture points
+// across Vietnam through Open311, against a trivial handler of the same
+// server over the same connections in the same run.
 func benchRequestIntake(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if isLoadGenerator(args) {
+		return benchHTTPLoadGenerator(args, os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench request-intake", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dur := fs.Duration("duration", 10*time.Second, "how long to measure (the floor is measured for as long again)")
-	clients := fs.Int("clients", 64, "concurrent HTTP clients")
+	clients := fs.Int("clients", 64, "keep-alive connections of the load generator, one request in flight on each")
+	poll := fs.Duration("client-poll", 0, "the load generator looks for answers this often instead of sleeping in epoll_wait (0: it sleeps there)")
 	database := fs.String("database", "", "database URL (default: a fresh temporary SQLite file)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the intake run to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the intake run (the server's process) to this file")
 	cold := fs.Bool("cold", false, "skip the warm-up (route every fixture point once) and measure with cold routing caches")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -96,16 +100,36 @@ func benchRequestIntake(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	defer hs.Close()
-	base := "http://" + ln.Addr().String()
-	tr := &http.Transport{MaxIdleConnsPerHost: *clients * 2, MaxConnsPerHost: *clients * 2}
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	addr := ln.Addr().String()
+	dir, err := os.MkdirTemp("", "trothu-bench-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	floorFile, intakeFile := filepath.Join(dir, "healthz"), filepath.Join(dir, "intake")
+	if err := writeRequests(floorFile, 1, func(int) []byte { return rawRequest("GET", addr, "/healthz", nil, "") }); err != nil {
+		return err
+	}
+	// Request k files at fixture point k×7919 mod len (7919 is prime, so
+	// every point in turn, scattered over the country).
+	desc := url.QueryEscape("Đèn đường trước nhà bị hỏng nhiều ngày, buổi tối rất tối, đề nghị sửa.")
+	form := []string{"Content-Type: application/x-www-form-urlencoded"}
+	err = writeRequests(intakeFile, len(points), func(k int) []byte {
+		p := points[k*7919%len(points)]
+		body := "api_key=" + apiKey.Key + "&service_code=gop_y_khac&description=" + desc +
+			"&lat=" + strconv.FormatFloat(p[1], 'f', 6, 64) + "&long=" + strconv.FormatFloat(p[0], 'f', 6, 64)
+		return rawRequest("POST", addr, "/open311/v2/requests.json", form, body)
+	})
+	if err != nil {
+		return err
+	}
 
 	res := requestIntakeResult{Scenario: "request-intake", Engine: string(d.Dialect), Clients: *clients, DurationSeconds: dur.Seconds()}
 	if !*cold {
@@ -121,23 +145,25 @@ func benchRequestIntake(ctx context.Context, args []string, stdout, stderr io.Wr
 		}
 		logf("warm-up: routed the %d fixture points once in %.1f s", len(points), time.Since(t0).Seconds())
 	}
-	logf("floor: GET /healthz with %d clients for %v…", *clients, *dur)
-	floor := loadRun(*clients, *dur, func(i, n int) error {
-		resp, err := client.Get(base + "/healthz")
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	})
-	res.FloorPerSec, res.FloorP99Ms = floor.perSec, floor.p99
-	logf("floor: %.0f requests/s, p99 %.2f ms", floor.perSec, floor.p99)
+	gen, err := startHTTPLoad(ctx, "request-intake", addr, *clients, *poll, stderr)
+	if err != nil {
+		return err
+	}
+	defer gen.quit()
+	logf("floor: GET /healthz over %d connections of a load generator process for %v…", *clients, *dur)
+	cpu0 := cpuTime()
+	floor, err := gen.run(floorFile, 0, *dur)
+	floorCPU := cpuTime() - cpu0
+	if err != nil {
+		return err
+	}
+	if err := floor.err(); err != nil {
+		return fmt.Errorf("floor: %w", err)
+	}
+	res.FloorPerSec, res.FloorP99Ms = floor.PerSec, floor.P99Ms
+	logf("floor: %.0f requests/s, p99 %.2f ms (CPU a request: server %.0f ns, generator %.0f ns)", floor.PerSec, floor.P99Ms, perRequest(floorCPU, floor), floor.cpuNsPerRequest())
 
-	logf("intake: Open311 POST with %d clients for %v…", *clients, *dur)
+	logf("intake: Open311 POST over %d connections for %v…", *clients, *dur)
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -149,23 +175,14 @@ func benchRequestIntake(ctx context.Context, args []string, stdout, stderr io.Wr
 		}
 		defer pprof.StopCPUProfile()
 	}
-	desc := url.QueryEscape("Đèn đường trước nhà bị hỏng nhiều ngày, buổi tối rất tối, đề nghị sửa.")
-	run := loadRun(*clients, *dur, func(i, n int) error {
-		p := points[(i*7919+n)%len(points)]
-		body := "api_key=" + apiKey.Key + "&service_code=gop_y_khac&description=" + desc +
-			"&lat=" + strconv.FormatFloat(p[1], 'f', 6, 64) + "&long=" + strconv.FormatFloat(p[0], 'f', 6, 64)
-		resp, err := client.Post(base+"/open311/v2/requests.json", "application/x-www-form-urlencoded", strings.NewReader(body))
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	})
-	res.Requests, res.RequestsPerSec, res.P50Ms, res.P99Ms, res.Errors = run.n, run.perSec, run.p50, run.p99, run.errors
+	cpu0 = cpuTime()
+	run, err := gen.run(intakeFile, 0, *dur)
+	runCPU := cpuTime() - cpu0
+	if err != nil {
+		return err
+	}
+	res.Requests, res.RequestsPerSec, res.P50Ms, res.P99Ms, res.Errors = int(run.OK), run.PerSec, run.P50Ms, run.P99Ms, run.Errors
+	res.ClientCPUNsPerRequest = run.cpuNsPerRequest()
 	st, err := jobs.Count(ctx, d, "request.deadline")
 	if err != nil {
 		return err
@@ -174,8 +191,11 @@ func benchRequestIntake(ctx context.Context, args []string, stdout, stderr io.Wr
 	if res.FloorPerSec > 0 {
 		res.Ratio = res.RequestsPerSec / res.FloorPerSec
 	}
-	logf("intake: %d requests, %.0f/s, p50 %.2f ms, p99 %.2f ms, %d errors (%v); %d deadline jobs; ratio %.3f",
-		res.Requests, res.RequestsPerSec, res.P50Ms, res.P99Ms, res.Errors, run.firstErr, res.DeadlineJobs, res.Ratio)
+	logf("intake: %d requests, %.0f/s, p50 %.2f ms, p99 %.2f ms, %d errors %q; %d deadline jobs; ratio %.3f; CPU a request: server %.0f ns, generator %.0f ns",
+		res.Requests, res.RequestsPerSec, res.P50Ms, res.P99Ms, res.Errors, run.FirstErrors, res.DeadlineJobs, res.Ratio, perRequest(runCPU, run), res.ClientCPUNsPerRequest)
+	if res.DeadlineJobs != res.Requests {
+		return fmt.Errorf("%d deadline jobs for %d requests filed, want one each", res.DeadlineJobs, res.Requests)
+	}
 	return printJSON(stdout, res)
 }
 
@@ -204,54 +224,6 @@ func benchDatabase(ctx context.Context, url string) (*db.DB, func(), error) {
 		return nil, nil, err
 	}
 	return d, cleanup, nil
-}
-
-type loadResult struct {
-	n        int
-	errors   int64
-	firstErr error
-	perSec   float64
-	p50, p99 float64
-}
-
-// loadRun calls fn from clients goroutines for d and reports the rate and
-// the latency percentiles of the successful calls.
-func loadRun(clients int, d time.Duration, fn func(client, n int) error) loadResult {
-	var wg sync.WaitGroup
-	var errs atomic.Int64
-	var mu sync.Mutex
-	var firstErr error
-	lat := make([][]time.Duration, clients)
-	start := time.Now()
-	stop := start.Add(d)
-	for c := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := 0; time.Now().Before(stop); n++ {
-				t0 := time.Now()
-				if err := fn(c, n); err != nil {
-					if errs.Add(1) == 1 {
-						mu.Lock()
-						firstErr = err
-						mu.Unlock()
-					}
-					continue
-				}
-				lat[c] = append(lat[c], time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	slices.Sort(all)
-	r := loadResult{n: len(all), errors: errs.Load(), firstErr: firstErr, perSec: float64(len(all)) / elapsed.Seconds()}
-	r.p50, r.p99 = pctMs(all, 0.50), pctMs(all, 0.99)
-	return r
 }
 
 func pctMs(sorted []time.Duration, p float64) float64 {
