@@ -69,6 +69,14 @@ type Broker struct {
 	bus     bus
 	dropped atomic.Int64
 	subs    atomic.Int64
+
+	// Sinks' writers (sink.go): staged is filled under mu by deliver and
+	// handed to the writers before mu is released.
+	writers     []*writer
+	staged      [][]delivery
+	nextWriter  int
+	stopWriters chan struct{}
+	writersDone sync.WaitGroup
 }
 
 // bus carries events between instances.
@@ -108,6 +116,7 @@ func New(opt Options) (*Broker, error) {
 		}
 		b.bus = nb
 	}
+	b.startWriters()
 	return b, nil
 }
 
@@ -163,12 +172,21 @@ func (b *Broker) deliver(topic, name string, data json.RawMessage) bool {
 	ev := &Event{Seq: b.seq, Topic: topic, Name: name, Data: data}
 	ev.Frame = frame(b.epoch, ev)
 	b.ring[b.seq%uint64(len(b.ring))] = ev
+	sinks := false
 	for s := range b.topics[topic] {
+		if s.sink != nil {
+			b.stageLocked(s, ev)
+			sinks = true
+			continue
+		}
 		select {
 		case s.ch <- ev:
 		default:
 			b.dropLocked(s)
 		}
+	}
+	if sinks {
+		b.flushStagedLocked()
 	}
 	return true
 }
@@ -195,7 +213,8 @@ func frame(epoch string, ev *Event) []byte {
 
 // Subscription is one open stream's view of the broker. Read events from
 // C until it is closed: the subscription ended (Close, dropped as too slow,
-// or the broker closed); Done is closed at the same time.
+// or the broker closed); Done is closed at the same time. A subscription
+// made by SubscribeSink has no C: its events go to its Sink.
 type Subscription struct {
 	ch     chan *Event
 	C      <-chan *Event
@@ -213,6 +232,14 @@ type Subscription struct {
 	Start string
 	b     *Broker
 	once  sync.Once
+
+	// A sink subscription's (SubscribeSink): its writer's index, the
+	// events that writer is gathering for it (the writer's alone), and
+	// whether it has ended.
+	sink    Sink
+	writer  int
+	pending []*Event
+	ended   atomic.Bool
 }
 
 // Done is closed when the subscription ends.
@@ -236,7 +263,12 @@ func (b *Broker) dropLocked(s *Subscription) {
 			}
 		}
 		close(s.done)
-		close(s.ch) // every send happens under b.mu, as this does
+		if s.sink != nil {
+			s.ended.Store(true)
+			s.sink.Ended()
+		} else {
+			close(s.ch) // every send happens under b.mu, as this does
+		}
 		b.subs.Add(-1)
 		if !b.closed {
 			b.dropped.Add(1)
@@ -248,12 +280,23 @@ func (b *Broker) dropLocked(s *Subscription) {
 // Last-Event-ID ("" for a fresh stream): the events after it are in
 // Replay, and live events follow on C with no gap and no duplicate.
 func (b *Broker) Subscribe(topics []string, lastID string) (*Subscription, error) {
-	s := &Subscription{ch: make(chan *Event, b.queue), done: make(chan struct{}), topics: dedupe(topics), b: b, Resumed: true}
-	s.C = s.ch
+	return b.subscribe(topics, lastID, nil)
+}
+
+func (b *Broker) subscribe(topics []string, lastID string, k Sink) (*Subscription, error) {
+	s := &Subscription{done: make(chan struct{}), topics: dedupe(topics), b: b, Resumed: true, sink: k}
+	if k == nil {
+		s.ch = make(chan *Event, b.queue)
+		s.C = s.ch
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return nil, ErrClosed
+	}
+	if k != nil {
+		s.writer = b.nextWriter
+		b.nextWriter = (b.nextWriter + 1) % len(b.writers)
 	}
 	if lastID != "" {
 		s.Replay, s.Resumed = b.replayLocked(lastID, s.topics)
@@ -349,6 +392,8 @@ func (b *Broker) Close() error {
 		}
 	}
 	b.mu.Unlock()
+	close(b.stopWriters)
+	b.writersDone.Wait()
 	if b.bus != nil {
 		b.bus.close()
 	}

@@ -57,38 +57,27 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if lastID == "" {
 		lastID = r.URL.Query().Get("last_event_id")
 	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	rc := http.NewResponseController(w)
+	if r.ProtoMajor == 1 {
+		// HTTP/1.1: take the connection over and stream without the
+		// request's goroutine, its grown stack and its buffers; an idle
+		// stream then costs a few kilobytes, and an event is one write of
+		// a frame shared by every subscriber.
+		if conn, _, err := rc.Hijack(); err == nil {
+			s.streamTakenOver(conn, rawHead(h), topics, lastID)
+			return
+		}
+	}
 	sub, err := s.broker.Subscribe(topics, lastID)
 	if err != nil {
 		s.apiUnavailable(w, r, "Máy chủ đang tắt.", "The server is shutting down.")
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	first := []byte("retry: 3000\n\n")
-	if lastID == "" || !sub.Resumed {
-		name := "ready"
-		if lastID != "" {
-			name = "reset" // the client reloads what it shows
-		}
-		first = append(first, "id: "+sub.Start+"\nevent: "+name+"\ndata: {\"topics\":"+strconv.Itoa(len(topics))+"}\n\n"...)
-	}
-	for _, ev := range sub.Replay {
-		first = append(first, ev.Frame...)
-	}
-	rc := http.NewResponseController(w)
-	if r.ProtoMajor == 1 {
-		// HTTP/1.1: take the connection over and stream on a goroutine of
-		// its own, so the request's goroutine, its grown stack and its
-		// buffers go away; an idle stream then costs a few kilobytes, and
-		// an event is one write of a frame shared by every subscriber.
-		if conn, _, err := rc.Hijack(); err == nil {
-			head := append(rawHead(h), first...)
-			go streamConn(conn, sub, head)
-			return
-		}
-	}
+	first := streamStart(sub, lastID, len(topics))
 	defer sub.Close()
 	// A stream outlives the server's read and write timeouts; writes get a
 	// deadline of their own, so a stalled client cannot hold on.
@@ -99,6 +88,48 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	streamLoop(sub, r.Context().Done(), func(b []byte) bool { return dl.renew() && s.flushEvents(w, rc, b) })
+}
+
+// streamStart is what a stream sends first: the reconnection delay, then
+// "ready" for a fresh stream or "reset" when a resume is impossible (the
+// client reloads what it shows), then the missed events of a resume.
+func streamStart(sub *realtime.Subscription, lastID string, topics int) []byte {
+	first := []byte("retry: 3000\n\n")
+	if lastID == "" || !sub.Resumed {
+		name := "ready"
+		if lastID != "" {
+			name = "reset"
+		}
+		first = append(first, "id: "+sub.Start+"\nevent: "+name+"\ndata: {\"topics\":"+strconv.Itoa(topics)+"}\n\n"...)
+	}
+	for _, ev := range sub.Replay {
+		first = append(first, ev.Frame...)
+	}
+	return first
+}
+
+// streamTakenOver streams to a connection taken over from the HTTP
+// server: head first (the response head), then the stream. A socket is
+// written by the broker's writers directly (sseConn), with a reading
+// goroutine to see the client go; other connections (TLS) get a goroutine
+// that writes what the subscription's channel brings.
+func (s *Server) streamTakenOver(conn net.Conn, head []byte, topics []string, lastID string) {
+	if k := newSSEConn(conn); k != nil {
+		sub, err := s.broker.SubscribeSink(topics, lastID, k)
+		if err != nil {
+			conn.Close() // shutting down: the client reconnects elsewhere or later
+			return
+		}
+		k.start(append(head, streamStart(sub, lastID, len(topics))...))
+		go watchConn(conn, sub, k.Frames)
+		return
+	}
+	sub, err := s.broker.Subscribe(topics, lastID)
+	if err != nil {
+		conn.Close()
+		return
+	}
+	go streamConn(conn, sub, append(head, streamStart(sub, lastID, len(topics))...))
 }
 
 // rawHead is the HTTP/1.1 response head of a taken-over stream: 200, the
@@ -127,7 +158,11 @@ func streamConn(c net.Conn, sub *realtime.Subscription, head []byte) {
 	if _, err := c.Write(head); err != nil {
 		return
 	}
-	go watchConn(c, sub)
+	go watchConn(c, sub, func(b []byte) {
+		if c.SetWriteDeadline(time.Now().Add(writeGrace)) == nil {
+			_, _ = c.Write(b) // a failed write ends the stream's read too
+		}
+	})
 	var buf []byte
 	for ev := range sub.C {
 		out := ev.Frame // shared by every subscriber: written, never changed
@@ -151,10 +186,11 @@ func streamConn(c net.Conn, sub *realtime.Subscription, head []byte) {
 }
 
 // watchConn ends sub as soon as the client goes (a read that ends: a client
-// sends nothing more on a stream) and, while it stays, writes a heartbeat
-// whenever realtime.Heartbeat passes without a read. A connection's writes
-// are whole, so a heartbeat never splits an event.
-func watchConn(c net.Conn, sub *realtime.Subscription) {
+// sends nothing more on a stream) and, while it stays, sends a heartbeat
+// through beat whenever realtime.Heartbeat passes without a read. beat
+// writes whole frames, so a heartbeat never splits an event.
+func watchConn(c net.Conn, sub *realtime.Subscription, beat func([]byte)) {
+	defer c.Close()
 	defer sub.Close()
 	var b [1]byte
 	for {
@@ -166,12 +202,7 @@ func watchConn(c net.Conn, sub *realtime.Subscription) {
 		if !errors.As(err, &ne) || !ne.Timeout() {
 			return
 		}
-		if c.SetWriteDeadline(time.Now().Add(writeGrace)) != nil {
-			return
-		}
-		if _, err := c.Write(heartbeat); err != nil {
-			return
-		}
+		beat(heartbeat)
 	}
 }
 

@@ -1,0 +1,15 @@
+//go:build !unix
+
+package web
+
+import (
+	"errors"
+	"syscall"
+)
+
+// Elsewhere than Unix, streams are written by a goroutine of their own.
+const canWriteRaw = false
+
+func writeRaw(syscall.RawConn, []byte) (int, error) {
+	return 0, errors.New("web: raw socket writes are Unix only")
+}
