@@ -159,7 +159,7 @@ func epollLoop(ep int, st *rtStreams, stop <-chan struct{}) {
 		for i := 0; i < n; i++ {
 			fd := events[i].Fd
 			for {
-				m, err := syscall.Read(int(fd), buf)
+				m, err := rawRead(int(fd), buf)
 				if m <= 0 {
 					if err != syscall.EAGAIN {
 						_ = syscall.EpollCtl(ep, syscall.EPOLL_CTL_DEL, int(fd), nil)
@@ -267,7 +267,7 @@ func startSink(total *atomic.Int64) (string, func(), error) {
 			}
 			for i := 0; i < n; i++ {
 				for {
-					m, err := syscall.Read(int(events[i].Fd), buf)
+					m, err := rawRead(int(events[i].Fd), buf)
 					if m <= 0 {
 						if err != syscall.EAGAIN {
 							_ = syscall.EpollCtl(ep, syscall.EPOLL_CTL_DEL, int(events[i].Fd), nil)
@@ -319,10 +319,9 @@ func (p *poller) wait(ep int, events []syscall.EpollEvent) (int, error) {
 		return syscall.EpollWait(ep, events, 100)
 	}
 	if p.last < len(events)/8 {
-		ts := syscall.NsecToTimespec(int64(p.every))
-		_ = syscall.Nanosleep(&ts, nil)
+		rawNanosleep(p.every) // holding the thread's P: the runtime's monitor then has nothing to retake
 	}
-	n, err := syscall.EpollWait(ep, events, 0)
+	n, err := rawEpollWait(ep, events, 0) // never blocks: a raw call (see rawRead)
 	p.last = max(n, 0)
 	return n, err
 }

@@ -121,7 +121,7 @@ func (s *Server) streamTakenOver(conn net.Conn, head []byte, topics []string, la
 			return
 		}
 		k.start(append(head, streamStart(sub, lastID, len(topics))...))
-		go watchConn(conn, sub, k.Frames)
+		go watchConn(conn, sub, k.Frames, k.close)
 		return
 	}
 	sub, err := s.broker.Subscribe(topics, lastID)
@@ -162,7 +162,7 @@ func streamConn(c net.Conn, sub *realtime.Subscription, head []byte) {
 		if c.SetWriteDeadline(time.Now().Add(writeGrace)) == nil {
 			_, _ = c.Write(b) // a failed write ends the stream's read too
 		}
-	})
+	}, func() { c.Close() })
 	var buf []byte
 	for ev := range sub.C {
 		out := ev.Frame // shared by every subscriber: written, never changed
@@ -188,9 +188,10 @@ func streamConn(c net.Conn, sub *realtime.Subscription, head []byte) {
 // watchConn ends sub as soon as the client goes (a read that ends: a client
 // sends nothing more on a stream) and, while it stays, sends a heartbeat
 // through beat whenever realtime.Heartbeat passes without a read. beat
-// writes whole frames, so a heartbeat never splits an event.
-func watchConn(c net.Conn, sub *realtime.Subscription, beat func([]byte)) {
-	defer c.Close()
+// writes whole frames, so a heartbeat never splits an event. It ends with
+// closeConn.
+func watchConn(c net.Conn, sub *realtime.Subscription, beat func([]byte), closeConn func()) {
+	defer closeConn()
 	defer sub.Close()
 	var b [1]byte
 	for {

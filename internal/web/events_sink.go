@@ -16,8 +16,8 @@ import (
 // maxBacklog behind, or stalls for writeGrace, is cut off: it reconnects
 // and resumes from its last event id.
 type sseConn struct {
-	c   net.Conn
-	raw syscall.RawConn
+	c  net.Conn
+	fd int // c's descriptor: written while !gone only, and c is closed under mu, so never a reused one
 
 	mu       sync.Mutex
 	backlog  []byte
@@ -42,8 +42,12 @@ func newSSEConn(c net.Conn) *sseConn {
 	if err != nil || !canWriteRaw {
 		return nil
 	}
+	fd := -1
+	if raw.Control(func(f uintptr) { fd = int(f) }) != nil || fd < 0 {
+		return nil
+	}
 	// Until start has sent the head, frames wait in the backlog.
-	return &sseConn{c: c, raw: raw, flushing: true}
+	return &sseConn{c: c, fd: fd, flushing: true}
 }
 
 // start sends head (the response head and the stream's first events)
@@ -72,7 +76,7 @@ func (k *sseConn) Frames(b []byte) {
 		k.backlog = append(k.backlog, b...)
 		return
 	}
-	n, err := writeRaw(k.raw, b)
+	n, err := writeRaw(k.fd, b)
 	if err != nil {
 		k.cutLocked()
 		return
@@ -85,8 +89,16 @@ func (k *sseConn) Frames(b []byte) {
 }
 
 // Ended is called by the broker when the subscription ends.
-func (k *sseConn) Ended() {
-	k.c.Close() // the reading goroutine and a flusher, if any, return
+func (k *sseConn) Ended() { k.close() }
+
+// close closes the socket (its reader and a flusher, if any, return); no
+// write follows.
+func (k *sseConn) close() {
+	k.mu.Lock()
+	k.gone = true
+	k.backlog = nil
+	k.c.Close()
+	k.mu.Unlock()
 }
 
 // cutLocked ends a stream that cannot keep up: closing the socket ends its

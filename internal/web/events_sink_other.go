@@ -2,14 +2,11 @@
 
 package web
 
-import (
-	"errors"
-	"syscall"
-)
+import "errors"
 
 // Elsewhere than Unix, streams are written by a goroutine of their own.
 const canWriteRaw = false
 
-func writeRaw(syscall.RawConn, []byte) (int, error) {
+func writeRaw(int, []byte) (int, error) {
 	return 0, errors.New("web: raw socket writes are Unix only")
 }
