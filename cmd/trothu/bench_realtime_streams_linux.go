@@ -62,7 +62,7 @@ func openStreams(base string, toks []string, loops int, st *rtStreams, stderr io
 				return
 			}
 			fds[i] = fd
-			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
+			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET, Fd: int32(fd)}
 			if err := syscall.EpollCtl(eps[i%loops], syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 				mu.Lock()
 				firstErr = err
@@ -243,7 +243,7 @@ func startSink(total *atomic.Int64) (string, func(), error) {
 			mu.Lock()
 			files = append(files, f)
 			mu.Unlock()
-			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(fd)}
+			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET, Fd: int32(fd)}
 			_ = syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, fd, &ev)
 		}
 	}()
@@ -297,6 +297,13 @@ func startSink(total *atomic.Int64) (string, func(), error) {
 		})
 	}, nil
 }
+
+// epollET asks for edge-triggered readiness: a socket is reported once per
+// arrival, not polled again on the next wait to find it drained (level
+// triggering cost the generator a second sock_poll per delivery). The loops
+// read until a short read, which drains the socket; data that arrives
+// later is a new edge.
+const epollET = 1 << 31 // syscall.EPOLLET, as the uint32 EpollEvent wants
 
 // clientPoll is how often the generator's loops look for data (--poll); 0
 // sleeps in epoll_wait instead. See poller.
