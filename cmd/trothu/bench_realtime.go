@@ -86,6 +86,7 @@ func benchRealtimeFanout(ctx context.Context, args []string, stdout, stderr io.W
 	dur := fs.Duration("duration", 10*time.Second, "how long to sustain")
 	database := fs.String("database", "", "database URL (default: a fresh temporary SQLite file)")
 	loops := fs.Int("client-loops", 1, "epoll loops (threads) of the load generator")
+	readIO := fs.String("client-io", "uring", "how the load generator reads its streams: uring (io_uring; epoll where refused) or epoll")
 	poll := fs.Duration("client-poll", time.Millisecond, "the load generator looks for data this often instead of sleeping in epoll_wait (0: it sleeps there)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server during the sustained phase to this file")
 	if err := fs.Parse(args); err != nil {
@@ -150,7 +151,7 @@ func benchRealtimeFanout(ctx context.Context, args []string, stdout, stderr io.W
 	if err := os.WriteFile(ownerFile, []byte(w.owner), 0o600); err != nil {
 		return err
 	}
-	cl, err := startRealtimeClient(ctx, base, tokFile, ownerFile, *loops, *poll, stderr)
+	cl, err := startRealtimeClient(ctx, base, tokFile, ownerFile, *loops, *poll, *readIO, stderr)
 	if err != nil {
 		return err
 	}

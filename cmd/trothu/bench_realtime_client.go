@@ -135,6 +135,7 @@ func benchRealtimeClient(ctx context.Context, args []string, stdout, stderr io.W
 	url := fs.String("url", "", "the server")
 	tokens := fs.String("tokens", "", "file of bearer tokens, one a line")
 	loops := fs.Int("loops", 1, "reading loops (threads)")
+	fs.StringVar(&clientIO, "io", clientIO, "how to read the streams: uring or epoll (Linux)")
 	fs.DurationVar(&clientPoll, "poll", 0, "look for data this often instead of sleeping in epoll_wait (0: sleep in epoll_wait)")
 	ownerFile := fs.String("owner", "", "file with the posting official's bearer token")
 	if err := fs.Parse(args); err != nil {
@@ -282,12 +283,12 @@ type rtClient struct {
 	out *bufio.Scanner
 }
 
-func startRealtimeClient(ctx context.Context, base, tokens, owner string, loops int, poll time.Duration, stderr io.Writer) (*rtClient, error) {
+func startRealtimeClient(ctx context.Context, base, tokens, owner string, loops int, poll time.Duration, readIO string, stderr io.Writer) (*rtClient, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "bench", "realtime-fanout", "--client", "--url", base, "--tokens", tokens, "--owner", owner, "--loops", strconv.Itoa(loops), "--poll", poll.String())
+	cmd := exec.CommandContext(ctx, exe, "bench", "realtime-fanout", "--client", "--url", base, "--tokens", tokens, "--owner", owner, "--loops", strconv.Itoa(loops), "--poll", poll.String(), "--io", readIO)
 	cmd.Stderr = stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {

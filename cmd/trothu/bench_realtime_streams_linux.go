@@ -62,13 +62,6 @@ func openStreams(base string, toks []string, loops int, st *rtStreams, stderr io
 				return
 			}
 			fds[i] = fd
-			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET, Fd: int32(fd)}
-			if err := syscall.EpollCtl(eps[i%loops], syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
-				mu.Lock()
-				firstErr = err
-				mu.Unlock()
-				return
-			}
 			st.streams.Add(1)
 		}(i, tok)
 	}
@@ -78,13 +71,33 @@ func openStreams(base string, toks []string, loops int, st *rtStreams, stderr io
 	}
 	stop := make(chan struct{})
 	var done sync.WaitGroup
-	for _, ep := range eps {
-		done.Add(1)
-		go func(ep int) {
-			defer done.Done()
-			runtime.LockOSThread()
-			epollLoop(ep, st, stop)
-		}(ep)
+	if clientIO == "uring" {
+		if started, err := startURingLoops(fds, loops, st, stop, &done); started && err != nil {
+			close(stop)
+			return nil, err
+		} else if err != nil {
+			fmt.Fprintln(stderr, "client: io_uring unavailable, reading with epoll:", err)
+			clientIO = "epoll"
+		}
+	}
+	if clientIO != "uring" {
+		for i, fd := range fds {
+			if fd < 0 {
+				continue
+			}
+			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET, Fd: int32(fd)}
+			if err := syscall.EpollCtl(eps[i%loops], syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+				return nil, fmt.Errorf("epoll: %w", err)
+			}
+		}
+		for _, ep := range eps {
+			done.Add(1)
+			go func(ep int) {
+				defer done.Done()
+				runtime.LockOSThread()
+				epollLoop(ep, st, stop)
+			}(ep)
+		}
 	}
 	var once sync.Once
 	return func() {
@@ -102,6 +115,31 @@ func openStreams(base string, toks []string, loops int, st *rtStreams, stderr io
 			}
 		})
 	}, nil
+}
+
+// startURingLoops reads fds with loops io_uring loops (see uringLoop),
+// each with a share of the sockets; it returns once they are armed, or
+// the error that kept one from starting, and whether any had started.
+func startURingLoops(fds []int, loops int, st *rtStreams, stop <-chan struct{}, done *sync.WaitGroup) (started bool, err error) {
+	shares := make([][]int, loops)
+	for i, fd := range fds {
+		if fd >= 0 {
+			shares[i%loops] = append(shares[i%loops], fd)
+		}
+	}
+	for i, share := range shares {
+		ready := make(chan error, 1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			partial := carry{}
+			uringLoop(share, nil, func(fd int, data []byte) { partial.feed(st, fd, data) }, stop, ready)
+		}()
+		if err := <-ready; err != nil {
+			return i > 0, err
+		}
+	}
+	return true, nil
 }
 
 // dialStream connects, asks for /events with the token and reads the
@@ -145,7 +183,7 @@ func epollLoop(ep int, st *rtStreams, stop <-chan struct{}) {
 	pace := poller{every: clientPoll}
 	events := make([]syscall.EpollEvent, 1024)
 	buf := make([]byte, 64<<10)
-	partial := map[int32][]byte{}
+	partial := carry{}
 	for {
 		select {
 		case <-stop:
@@ -166,21 +204,75 @@ func epollLoop(ep int, st *rtStreams, stop <-chan struct{}) {
 					}
 					break
 				}
-				data := buf[:m]
-				if p := partial[fd]; len(p) > 0 {
-					data = append(p, data...)
-				}
-				end := bytes.LastIndexByte(data, '\n') + 1
-				st.scan(data[:end], time.Now().UnixNano())
-				if end < len(data) {
-					partial[fd] = append(partial[fd][:0], data[end:]...)
-				} else if len(partial[fd]) > 0 {
-					partial[fd] = partial[fd][:0]
-				}
+				partial.feed(st, int(fd), buf[:m])
 				if m < len(buf) {
 					break
 				}
 			}
+		}
+	}
+}
+
+// carry keeps, per socket, the start of a frame whose end has not arrived.
+type carry map[int][]byte
+
+// feed scans the whole lines of what arrived on fd, after what was carried.
+func (c carry) feed(st *rtStreams, fd int, data []byte) {
+	if p := c[fd]; len(p) > 0 {
+		data = append(p, data...)
+	}
+	end := bytes.LastIndexByte(data, '\n') + 1
+	st.scan(data[:end], time.Now().UnixNano())
+	if end < len(data) {
+		c[fd] = append(c[fd][:0], data[end:]...)
+	} else if len(c[fd]) > 0 {
+		c[fd] = c[fd][:0]
+	}
+}
+
+// uringLoop reads fds, and the sockets that come on more, through one
+// io_uring until stop closes; fn gets each arrival. It runs on a locked
+// thread of its own, which owns the ring. ready is closed once fds are
+// armed (or with the error that stopped it).
+func uringLoop(fds []int, more <-chan int, fn func(fd int, data []byte), stop <-chan struct{}, ready chan<- error) {
+	runtime.LockOSThread()
+	r, err := newURingReader(4096, 16384, 4096)
+	if err == nil {
+		for _, fd := range fds {
+			if err = r.recv(fd); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		err = r.enter()
+	}
+	ready <- err
+	if err != nil {
+		if r != nil {
+			r.close()
+		}
+		return
+	}
+	defer r.close()
+	every := max(clientPoll, 100*time.Microsecond)
+	for {
+		select {
+		case <-stop:
+			return
+		case fd := <-more:
+			if r.recv(fd) != nil {
+				return
+			}
+			continue
+		default:
+		}
+		n, err := r.poll(fn)
+		if err != nil {
+			return
+		}
+		if n < 64 {
+			rawNanosleep(every)
 		}
 	}
 }
@@ -224,6 +316,22 @@ func startSink(total *atomic.Int64) (string, func(), error) {
 	}
 	var mu sync.Mutex
 	var files []*os.File // keep the sockets open while the loop reads them
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	var more chan int
+	if clientIO == "uring" {
+		more = make(chan int, 1024)
+		ready := make(chan error, 1)
+		go func() {
+			defer close(done)
+			uringLoop(nil, more, func(_ int, data []byte) { total.Add(int64(len(data))) }, stop, ready)
+		}()
+		if err := <-ready; err != nil {
+			ln.Close()
+			syscall.Close(ep)
+			return "", nil, err
+		}
+	}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -243,45 +351,17 @@ func startSink(total *atomic.Int64) (string, func(), error) {
 			mu.Lock()
 			files = append(files, f)
 			mu.Unlock()
+			if more != nil {
+				more <- fd
+				continue
+			}
 			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET, Fd: int32(fd)}
 			_ = syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, fd, &ev)
 		}
 	}()
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread()
-		pace := poller{every: clientPoll}
-		events := make([]syscall.EpollEvent, 1024)
-		buf := make([]byte, 64<<10)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			n, err := pace.wait(ep, events)
-			if err != nil && err != syscall.EINTR {
-				return
-			}
-			for i := 0; i < n; i++ {
-				for {
-					m, err := rawRead(int(events[i].Fd), buf)
-					if m <= 0 {
-						if err != syscall.EAGAIN {
-							_ = syscall.EpollCtl(ep, syscall.EPOLL_CTL_DEL, int(events[i].Fd), nil)
-						}
-						break
-					}
-					total.Add(int64(m))
-					if m < len(buf) {
-						break
-					}
-				}
-			}
-		}
-	}()
+	if more == nil {
+		go epollSink(ep, total, stop, done)
+	}
 	var once sync.Once
 	return ln.Addr().String(), func() {
 		once.Do(func() {
@@ -298,12 +378,51 @@ func startSink(total *atomic.Int64) (string, func(), error) {
 	}, nil
 }
 
+// epollSink reads and discards what arrives on ep's sockets until stop.
+func epollSink(ep int, total *atomic.Int64, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	runtime.LockOSThread()
+	pace := poller{every: clientPoll}
+	events := make([]syscall.EpollEvent, 1024)
+	buf := make([]byte, 64<<10)
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		n, err := pace.wait(ep, events)
+		if err != nil && err != syscall.EINTR {
+			return
+		}
+		for i := 0; i < n; i++ {
+			for {
+				m, err := rawRead(int(events[i].Fd), buf)
+				if m <= 0 {
+					if err != syscall.EAGAIN {
+						_ = syscall.EpollCtl(ep, syscall.EPOLL_CTL_DEL, int(events[i].Fd), nil)
+					}
+					break
+				}
+				total.Add(int64(m))
+				if m < len(buf) {
+					break
+				}
+			}
+		}
+	}
+}
+
 // epollET asks for edge-triggered readiness: a socket is reported once per
 // arrival, not polled again on the next wait to find it drained (level
 // triggering cost the generator a second sock_poll per delivery). The loops
 // read until a short read, which drains the socket; data that arrives
 // later is a new edge.
 const epollET = 1 << 31 // syscall.EPOLLET, as the uint32 EpollEvent wants
+
+// clientIO is how the generator reads (--io): "uring" (io_uring, the
+// default; epoll when the kernel refuses it) or "epoll".
+var clientIO = "uring"
 
 // clientPoll is how often the generator's loops look for data (--poll); 0
 // sleeps in epoll_wait instead. See poller.

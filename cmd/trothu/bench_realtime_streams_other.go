@@ -112,3 +112,6 @@ func startSink(total *atomic.Int64) (string, func(), error) {
 // clientPoll is the Linux generator's polling interval (--poll); the
 // goroutine-per-stream reader here has no use for it.
 var clientPoll time.Duration
+
+// clientIO is the Linux generator's reading method (--io); unused here.
+var clientIO = "goroutines"
