@@ -422,21 +422,11 @@ func startHTTPLoad(ctx context.Context, scenario, addr string, clients int, poll
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "bench", scenario, "--load-generator", "--url", addr, "--clients", strconv.Itoa(clients), "--poll", poll.String())
-	cmd.Stderr = stderr
-	in, err := cmd.StdinPipe()
+	cmd, in, out, err := startBenchChild(ctx, exe, stderr, "bench", scenario, "--load-generator", "--url", addr, "--clients", strconv.Itoa(clients), "--poll", poll.String())
 	if err != nil {
 		return nil, err
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	g := &httpLoad{cmd: cmd, in: in, out: bufio.NewScanner(out)}
-	g.out.Buffer(make([]byte, 64<<10), 1<<20)
+	g := &httpLoad{cmd: cmd, in: in, out: out}
 	line, err := g.read()
 	if err == nil && line != fmt.Sprintf("ready %d", clients) {
 		err = fmt.Errorf("load generator: %q, want ready", line)

@@ -288,21 +288,11 @@ func startRealtimeClient(ctx context.Context, base, tokens, owner string, loops 
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "bench", "realtime-fanout", "--client", "--url", base, "--tokens", tokens, "--owner", owner, "--loops", strconv.Itoa(loops), "--poll", poll.String(), "--io", readIO)
-	cmd.Stderr = stderr
-	in, err := cmd.StdinPipe()
+	cmd, in, sc, err := startBenchChild(ctx, exe, stderr, "bench", "realtime-fanout", "--client", "--url", base, "--tokens", tokens, "--owner", owner,
+		"--loops", strconv.Itoa(loops), "--poll", poll.String(), "--io", readIO)
 	if err != nil {
 		return nil, err
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	return &rtClient{cmd: cmd, in: in, out: sc}, nil
 }
 
@@ -442,4 +432,26 @@ func heapBytes() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapInuse + m.StackInuse)
+}
+
+// startBenchChild starts exe with args as a bench's helper process (a load
+// generator): its stderr goes to stderr, and the bench talks to it a line
+// at a time over its stdin and stdout.
+func startBenchChild(ctx context.Context, exe string, stderr io.Writer, args ...string) (*exec.Cmd, io.WriteCloser, *bufio.Scanner, error) {
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Stderr = stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	return cmd, in, sc, nil
 }

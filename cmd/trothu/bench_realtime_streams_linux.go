@@ -95,7 +95,8 @@ func openStreams(base string, toks []string, loops int, st *rtStreams, stderr io
 			go func(ep int) {
 				defer done.Done()
 				runtime.LockOSThread()
-				epollLoop(ep, st, stop)
+				partial := carry{} // timing each message frame; one split across reads waits for its end
+				epollLoop(ep, func(fd int, data []byte) { partial.feed(st, fd, data) }, stop)
 			}(ep)
 		}
 	}
@@ -176,14 +177,12 @@ func dialStream(sa syscall.SockaddrInet4, host, tok string) (int, error) {
 	return fd, nil
 }
 
-// epollLoop reads every ready socket of ep until stop closes, timing each
-// message frame by the send time in its body. A frame split across reads
-// is kept per socket until its end arrives.
-func epollLoop(ep int, st *rtStreams, stop <-chan struct{}) {
+// epollLoop reads every ready socket of ep until stop closes, giving fn
+// what arrives on each.
+func epollLoop(ep int, fn func(fd int, data []byte), stop <-chan struct{}) {
 	pace := poller{every: clientPoll}
 	events := make([]syscall.EpollEvent, 1024)
 	buf := make([]byte, 64<<10)
-	partial := carry{}
 	for {
 		select {
 		case <-stop:
@@ -195,16 +194,16 @@ func epollLoop(ep int, st *rtStreams, stop <-chan struct{}) {
 			return
 		}
 		for i := 0; i < n; i++ {
-			fd := events[i].Fd
+			fd := int(events[i].Fd)
 			for {
-				m, err := rawRead(int(fd), buf)
+				m, err := rawRead(fd, buf)
 				if m <= 0 {
 					if err != syscall.EAGAIN {
-						_ = syscall.EpollCtl(ep, syscall.EPOLL_CTL_DEL, int(fd), nil)
+						_ = syscall.EpollCtl(ep, syscall.EPOLL_CTL_DEL, fd, nil)
 					}
 					break
 				}
-				partial.feed(st, int(fd), buf[:m])
+				fn(fd, buf[:m])
 				if m < len(buf) {
 					break
 				}
@@ -360,7 +359,11 @@ func startSink(total *atomic.Int64) (string, func(), error) {
 		}
 	}()
 	if more == nil {
-		go epollSink(ep, total, stop, done)
+		go func() {
+			defer close(done)
+			runtime.LockOSThread()
+			epollLoop(ep, func(_ int, data []byte) { total.Add(int64(len(data))) }, stop)
+		}()
 	}
 	var once sync.Once
 	return ln.Addr().String(), func() {
@@ -376,41 +379,6 @@ func startSink(total *atomic.Int64) (string, func(), error) {
 			syscall.Close(ep)
 		})
 	}, nil
-}
-
-// epollSink reads and discards what arrives on ep's sockets until stop.
-func epollSink(ep int, total *atomic.Int64, stop <-chan struct{}, done chan<- struct{}) {
-	defer close(done)
-	runtime.LockOSThread()
-	pace := poller{every: clientPoll}
-	events := make([]syscall.EpollEvent, 1024)
-	buf := make([]byte, 64<<10)
-	for {
-		select {
-		case <-stop:
-			return
-		default:
-		}
-		n, err := pace.wait(ep, events)
-		if err != nil && err != syscall.EINTR {
-			return
-		}
-		for i := 0; i < n; i++ {
-			for {
-				m, err := rawRead(int(events[i].Fd), buf)
-				if m <= 0 {
-					if err != syscall.EAGAIN {
-						_ = syscall.EpollCtl(ep, syscall.EPOLL_CTL_DEL, int(events[i].Fd), nil)
-					}
-					break
-				}
-				total.Add(int64(m))
-				if m < len(buf) {
-					break
-				}
-			}
-		}
-	}
 }
 
 // epollET asks for edge-triggered readiness: a socket is reported once per
