@@ -133,13 +133,6 @@ func (h *latHist) add(d time.Duration) {
 	h.n++
 }
 
-func (h *latHist) merge(o *latHist) {
-	for i, c := range o.counts {
-		h.counts[i] += c
-	}
-	h.n += o.n
-}
-
 // quantileMs is the q-quantile in milliseconds, rounded up to its bucket's
 // upper bound (a little worse, never better); q = 1 is the maximum.
 func (h *latHist) quantileMs(q float64) float64 {

@@ -124,3 +124,12 @@ func (l *httpLoader) roundTrip(c *olConn, req []byte) (int, []byte, error) {
 	}
 	return resp.StatusCode, body, err
 }
+
+// merge adds o's counts to h's (a connection's own histogram at the end of
+// a run; the Linux loop has one histogram and needs none).
+func (h *latHist) merge(o *latHist) {
+	for i, c := range o.counts {
+		h.counts[i] += c
+	}
+	h.n += o.n
+}
