@@ -43,13 +43,13 @@ type New struct {
 	MaxAttempts int       // default 10
 }
 
-// Enqueue adds a job inside tx. It reports false when a job with the same
-// kind and key already exists.
-func Enqueue(ctx context.Context, tx *db.Tx, j New) (bool, error) {
+// row is j's values for INSERT INTO jobs(kind, key, payload, run_at,
+// max_attempts, created_at), with the defaults applied: run now, 10
+// attempts, no key.
+func (j New) row(now int64) ([]any, error) {
 	if j.Kind == "" {
-		return false, errors.New("jobs: empty kind")
+		return nil, errors.New("jobs: empty kind")
 	}
-	now := db.Now()
 	runAt := now
 	if !j.RunAt.IsZero() {
 		runAt = db.Millis(j.RunAt)
@@ -61,8 +61,18 @@ func Enqueue(ctx context.Context, tx *db.Tx, j New) (bool, error) {
 	if j.Key != "" {
 		key = j.Key
 	}
+	return []any{j.Kind, key, j.Payload, runAt, j.MaxAttempts, now}, nil
+}
+
+// Enqueue adds a job inside tx. It reports false when a job with the same
+// kind and key already exists.
+func Enqueue(ctx context.Context, tx *db.Tx, j New) (bool, error) {
+	row, err := j.row(db.Now())
+	if err != nil {
+		return false, err
+	}
 	res, err := tx.Exec(ctx, `INSERT INTO jobs(kind, key, payload, run_at, max_attempts, created_at) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (kind, key) WHERE key IS NOT NULL DO NOTHING`, j.Kind, key, j.Payload, runAt, j.MaxAttempts, now)
+		ON CONFLICT (kind, key) WHERE key IS NOT NULL DO NOTHING`, row...)
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", j.Kind, err)
 	}

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -25,25 +24,15 @@ func EnqueueMany(ctx context.Context, tx *db.Tx, js []New) error {
 		q.WriteString("INSERT INTO jobs(kind, key, payload, run_at, max_attempts, created_at) VALUES ")
 		args := make([]any, 0, len(set)*6)
 		for i, j := range set {
-			if j.Kind == "" {
-				return errors.New("jobs: empty kind")
-			}
-			runAt := now
-			if !j.RunAt.IsZero() {
-				runAt = db.Millis(j.RunAt)
-			}
-			if j.MaxAttempts <= 0 {
-				j.MaxAttempts = 10
-			}
-			var key any
-			if j.Key != "" {
-				key = j.Key
+			row, err := j.row(now)
+			if err != nil {
+				return err
 			}
 			if i > 0 {
 				q.WriteString(", ")
 			}
 			q.WriteString("(?, ?, ?, ?, ?, ?)")
-			args = append(args, j.Kind, key, j.Payload, runAt, j.MaxAttempts, now)
+			args = append(args, row...)
 		}
 		q.WriteString(" ON CONFLICT (kind, key) WHERE key IS NOT NULL DO NOTHING")
 		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {

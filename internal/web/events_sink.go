@@ -95,14 +95,12 @@ func (k *sseConn) Ended() { k.close() }
 // write follows.
 func (k *sseConn) close() {
 	k.mu.Lock()
-	k.gone = true
-	k.backlog = nil
-	k.c.Close()
+	k.cutLocked()
 	k.mu.Unlock()
 }
 
-// cutLocked ends a stream that cannot keep up: closing the socket ends its
-// reading goroutine, which ends the subscription.
+// cutLocked ends the stream, for example one that cannot keep up: closing
+// the socket ends its reading goroutine, which ends the subscription.
 func (k *sseConn) cutLocked() {
 	k.gone = true
 	k.backlog = nil
@@ -131,19 +129,13 @@ func (k *sseConn) flush() {
 		k.backlog = k.spare[:0]
 		k.mu.Unlock()
 		if k.c.SetWriteDeadline(time.Now().Add(writeGrace)) != nil {
-			k.cut()
+			k.close()
 			return
 		}
 		if _, err := k.c.Write(out); err != nil {
-			k.cut()
+			k.close()
 			return
 		}
 		k.spare = out[:0]
 	}
-}
-
-func (k *sseConn) cut() {
-	k.mu.Lock()
-	k.cutLocked()
-	k.mu.Unlock()
 }

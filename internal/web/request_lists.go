@@ -99,12 +99,7 @@ func (s *Server) requestBulkAssign(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	var ids []int64
-	for _, v := range r.PostForm["id"] {
-		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
-			ids = append(ids, id)
-		}
-	}
+	ids := postedIDs(r)
 	p := principalOf(r)
 	assignee, _ := strconv.ParseInt(r.PostFormValue("assignee_id"), 10, 64)
 	if assignee == 0 && p != nil {
@@ -123,4 +118,16 @@ func (s *Server) requestBulkAssign(w http.ResponseWriter, r *http.Request) {
 		sep = "&"
 	}
 	http.Redirect(w, r, back+sep+"msg=request_assigned", http.StatusSeeOther)
+}
+
+// postedIDs returns the form's "id" values that are numbers (the ticked
+// rows of a list); others are ignored.
+func postedIDs(r *http.Request) []int64 {
+	var ids []int64
+	for _, v := range r.PostForm["id"] {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }

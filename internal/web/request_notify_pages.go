@@ -85,12 +85,7 @@ func (s *Server) reqNotesRead(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, err)
 		return
 	}
-	var ids []int64
-	for _, v := range r.PostForm["id"] {
-		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
-			ids = append(ids, id)
-		}
-	}
+	ids := postedIDs(r)
 	if _, err := s.requests.MarkNotificationsSeen(r.Context(), principalOf(r), ids); err != nil {
 		s.pageError(w, r, err)
 		return
