@@ -36,16 +36,19 @@ func lookupSessions(ctx context.Context, d *db.DB, hashes []string) ([]sessionRo
 	at := make(map[string]int, len(hashes))
 	var q strings.Builder
 	q.WriteString(authQuery)
-	args := make([]any, len(hashes))
-	if len(hashes) == 1 {
+	// The list is padded to a KeyedSize by repeating the last hash.
+	size := max(len(hashes), keyedSize(len(hashes)))
+	args := make([]any, size)
+	if size == 1 {
 		q.WriteString("= ?")
 	} else {
 		q.WriteString("IN (")
-		for i := range hashes {
+		for i := range size {
 			if i > 0 {
 				q.WriteString(", ")
 			}
 			q.WriteString("?")
+			args[i] = hashes[min(i, len(hashes)-1)]
 		}
 		q.WriteString(")")
 	}
@@ -58,7 +61,7 @@ func lookupSessions(ctx context.Context, d *db.DB, hashes []string) ([]sessionRo
 	}
 	// No ORDER BY: the grants are sorted here, which spares the database
 	// a sorter on every request.
-	rows, err := d.Query(ctx, q.String(), args...)
+	rows, err := d.QueryKeyed(ctx, q.String(), args...) // by token hash and ids only
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
@@ -114,9 +117,12 @@ type authReq struct {
 }
 
 const (
-	authBatchMax   = 32 // bounds the statement texts cached: one per size
+	authBatchMax   = 32 // bounds the set: statement texts are one per KeyedSize up to it
 	authMaxLeaders = 4
 )
+
+// keyedSize is the padded size of a set of n hashes (see db.KeyedSize).
+func keyedSize(n int) int { return db.KeyedSize(n, authBatchMax) }
 
 // lookupBatched returns the session of hash, read with those of the
 // concurrent callers.

@@ -205,33 +205,29 @@ const (
 	ackMaxLeaders = 4
 )
 
-// commitAcks records a batch of acknowledgements in one transaction. The
-// first acknowledgement of a household wins: a repeated one changes
-// nothing and reports changed false.
+// commitAcks records a batch of acknowledgements, ackSetMax to a
+// statement, each statement a transaction of its own: acknowledgements are
+// independent of each other, and on PostgreSQL a lone statement needs no
+// BEGIN and COMMIT round trips. The first acknowledgement of a household
+// wins: a repeated one changes nothing and reports changed false.
 func (s *Service) commitAcks(batch []*ackReq) {
 	ctx := context.Background() // the batch outlives any one caller's request
 	res := make([]ackRes, len(batch))
-	err := s.d.Write(ctx, func(tx *db.Tx) error {
-		for i := range res {
-			res[i] = ackRes{}
-		}
-		for start := 0; start < len(batch); start += ackSetMax {
-			if err := ackSet(ctx, tx, batch[start:min(start+ackSetMax, len(batch))], res[start:]); err != nil {
-				return err
+	for start := 0; start < len(batch); start += ackSetMax {
+		end := min(start+ackSetMax, len(batch))
+		if err := ackSet(ctx, s.d, batch[start:end], res[start:end]); err != nil {
+			for i := start; i < end; i++ {
+				res[i] = ackRes{err: err}
 			}
 		}
-		return nil
-	})
+	}
 	for i, r := range batch {
-		if err != nil {
-			res[i] = ackRes{err: err}
-		}
 		r.done <- res[i]
 	}
 }
 
 // ackSetMax bounds one set-based UPDATE (and so the distinct statement
-// texts the statement cache keeps: one per size).
+// texts the statement cache keeps: one per db.KeyedSize up to it).
 const ackSetMax = 32
 
 // ackSet records up to ackSetMax acknowledgements in one statement
@@ -240,7 +236,7 @@ const ackSetMax = 32
 // per lookup), which is what a client–server database pays for. When two
 // members of one household are in the same set, the household is
 // acknowledged once (by either) and the other finds it already done.
-func ackSet(ctx context.Context, tx *db.Tx, batch []*ackReq, res []ackRes) error {
+func ackSet(ctx context.Context, d *db.DB, batch []*ackReq, res []ackRes) error {
 	type key struct{ notice, account int64 }
 	first := make(map[key]int, len(batch)) // which request an acknowledgement by (notice, account) answers
 	var q strings.Builder
@@ -262,28 +258,31 @@ func ackSet(ctx context.Context, tx *db.Tx, batch []*ackReq, res []ackRes) error
 			first[key{r.noticeID, r.p.AccountID}] = i
 		}
 	}
+	// Padded to a KeyedSize with rows that match no resident (ids start
+	// at 1), so that six statement texts serve every size.
+	for range db.KeyedSize(len(batch), ackSetMax) - len(batch) {
+		q.WriteString(", (?, ?, ?, ?, ?)")
+		args = append(args, int64(0), int64(0), int64(0), int64(0), "")
+	}
 	// The join is inside the subquery so that only v's columns meet the
 	// table's in SET and RETURNING.
 	q.WriteString(`) AS v JOIN residents r ON r.id = v.column2 JOIN households h ON h.id = r.household_id) AS v
 		WHERE notice_deliveries.notice_id = v.nid AND notice_deliveries.unit_path = v.hpath
 		AND notice_deliveries.household_id = v.hid AND notice_deliveries.acked_at IS NULL
 		RETURNING notice_id, ` + deliveryCols)
-	rows, err := tx.Query(ctx, q.String(), args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var nid int64
-		var d Delivery
-		if err := scanDelivery(prefixed{rows, &nid}, &d); err != nil {
-			return err
+	return d.WriteOne(ctx, q.String(), args, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var nid int64
+			var d Delivery
+			if err := scanDelivery(prefixed{rows, &nid}, &d); err != nil {
+				return err
+			}
+			if i, ok := first[key{nid, d.AckedBy}]; ok {
+				res[i] = ackRes{d: d, changed: true}
+			}
 		}
-		if i, ok := first[key{nid, d.AckedBy}]; ok {
-			res[i] = ackRes{d: d, changed: true}
-		}
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // prefixed scans a leading column into k, then the rest as the wrapped
