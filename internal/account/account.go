@@ -192,7 +192,7 @@ func New(d *db.DB, cfg Config) *Service {
 		totpAEAD: aead,
 		hashSem:  make(chan struct{}, cfg.Password.MaxConcurrentHashes),
 	}
-	s.auth = batch.Batcher[*authReq]{Run: s.readSessions, MaxBatch: authBatchMax, MaxLeaders: authMaxLeaders}
+	s.auth = batch.Batcher[*authReq]{Run: s.readSessions, MaxBatch: authBatchMax, MaxLeaders: batch.Leaders()}
 	return s
 }
 

@@ -116,10 +116,9 @@ type authReq struct {
 	done chan struct{}
 }
 
-const (
-	authBatchMax   = 32 // bounds the set: statement texts are one per KeyedSize up to it
-	authMaxLeaders = 4
-)
+// authBatchMax bounds the set: statement texts are one per KeyedSize up
+// to it.
+const authBatchMax = 32
 
 // keyedSize is the padded size of a set of n hashes (see db.KeyedSize).
 func keyedSize(n int) int { return db.KeyedSize(n, authBatchMax) }

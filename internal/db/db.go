@@ -291,30 +291,54 @@ func (d *DB) QueryKeyed(ctx context.Context, q string, args ...any) (*sql.Rows, 
 	return d.keyed.QueryContext(ctx, d.SQL(q), args...)
 }
 
-// WriteOne runs one keyed statement (see QueryKeyed) as a transaction of
-// its own and hands its rows (of a RETURNING clause, say) to fn; it returns
-// once the statement is durably committed. On PostgreSQL that is one round
-// trip, without BEGIN and COMMIT of their own; on SQLite it joins the group
-// commit like any Write. If fn fails, the statement's work is kept all the
-// same on PostgreSQL: fn reads, it does not decide.
-func (d *DB) WriteOne(ctx context.Context, q string, args []any, fn func(*sql.Rows) error) error {
-	run := func(rows *sql.Rows, err error) error {
+// Statement is one keyed statement (see QueryKeyed) of WriteEach, with
+// the reader of its rows (of a RETURNING clause, say).
+type Statement struct {
+	Query string
+	Args  []any
+	Rows  func(*sql.Rows) error
+}
+
+// WriteEach runs independent keyed statements and returns, once each is
+// durably committed, each one's error. On PostgreSQL every statement is a
+// transaction of its own — one round trip, without BEGIN and COMMIT of
+// their own; on SQLite they all go into one Write, one group commit, and
+// commit or fail together. A statement whose Rows fails is kept all the
+// same on PostgreSQL: Rows reads, it does not decide.
+func (d *DB) WriteEach(ctx context.Context, stmts []Statement) []error {
+	errs := make([]error, len(stmts))
+	run := func(st Statement, rows *sql.Rows, err error) error {
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		if err := fn(rows); err != nil {
+		if err := st.Rows(rows); err != nil {
 			return err
 		}
 		return errors.Join(rows.Err(), rows.Close())
 	}
 	if d.Dialect != Postgres {
-		return d.Write(ctx, func(tx *Tx) error { return run(tx.Query(ctx, q, args...)) })
+		err := d.Write(ctx, func(tx *Tx) error {
+			for _, st := range stmts {
+				rows, err := tx.Query(ctx, st.Query, st.Args...)
+				if err := run(st, rows, err); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
 	}
-	if err := ctx.Err(); err != nil {
-		return err
+	for i, st := range stmts {
+		if errs[i] = ctx.Err(); errs[i] == nil {
+			rows, err := d.keyed.QueryContext(ctx, d.SQL(st.Query), st.Args...)
+			errs[i] = run(st, rows, err)
+		}
 	}
-	return run(d.keyed.QueryContext(ctx, d.SQL(q), args...))
+	return errs
 }
 
 // KeyedSize rounds n, the number of items of a statement built for a set

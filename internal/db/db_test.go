@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -178,4 +179,99 @@ func TestSQLitePragmas(t *testing.T) {
 	if !db.IsForeignKeyViolation(err) {
 		t.Errorf("insert with a dangling unit_id: got %v, want a foreign-key violation", err)
 	}
+}
+
+// WriteEach commits each statement and hands its RETURNING rows over; a
+// failing statement reports its error, and on PostgreSQL it alone fails.
+func TestWriteEach(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var got []string
+		collect := func(rows *sql.Rows) error {
+			for rows.Next() {
+				var k string
+				if err := rows.Scan(&k); err != nil {
+					return err
+				}
+				got = append(got, k)
+			}
+			return nil
+		}
+		ins := func(keys ...string) db.Statement {
+			q := "INSERT INTO settings(key, value) VALUES "
+			var args []any
+			for i, k := range keys {
+				if i > 0 {
+					q += ", "
+				}
+				q += "(?, 'v')"
+				args = append(args, k)
+			}
+			return db.Statement{Query: q + " RETURNING key", Args: args, Rows: collect}
+		}
+		errs := d.WriteEach(ctx, []db.Statement{ins("a1", "a2"), ins("b1")})
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatalf("WriteEach: %v", errs)
+		}
+		if fmt.Sprint(got) != "[a1 a2 b1]" {
+			t.Fatalf("rows handed over: %v, want [a1 a2 b1]", got)
+		}
+		// A duplicate key fails its statement.
+		errs = d.WriteEach(ctx, []db.Statement{ins("c1"), ins("a1")})
+		if !db.IsUniqueViolation(errs[1]) {
+			t.Fatalf("second statement: %v, want a unique violation", errs[1])
+		}
+		var n int
+		if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM settings WHERE key = 'c1'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		switch d.Dialect {
+		case db.Postgres: // each statement its own transaction: c1 kept
+			if errs[0] != nil || n != 1 {
+				t.Fatalf("PostgreSQL: first statement %v, c1 rows %d; want kept", errs[0], n)
+			}
+		default: // one group commit: both fail together
+			if errs[0] == nil || n != 0 {
+				t.Fatalf("SQLite: first statement %v, c1 rows %d; want failed with the second", errs[0], n)
+			}
+		}
+	})
+}
+
+// Keyed reads answer like any read, and sets round up to powers of two.
+func TestQueryKeyedAndKeyedSize(t *testing.T) {
+	for _, c := range [][3]int{{1, 32, 1}, {2, 32, 2}, {3, 32, 4}, {17, 32, 32}, {32, 32, 32}, {5, 4, 4}} {
+		if got := db.KeyedSize(c[0], c[1]); got != c[2] {
+			t.Errorf("KeyedSize(%d, %d) = %d, want %d", c[0], c[1], got, c[2])
+		}
+	}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO settings(key, value) VALUES ('x', '1'), ('y', '2')")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for range 8 { // past PostgreSQL's first plans of a prepared statement
+			rows, err := d.QueryKeyed(ctx, "SELECT value FROM settings WHERE key IN (?, ?, ?, ?) ORDER BY value", "y", "x", "x", "none")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var vals []string
+			for rows.Next() {
+				var v string
+				if err := rows.Scan(&v); err != nil {
+					t.Fatal(err)
+				}
+				vals = append(vals, v)
+			}
+			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(vals) != "[1 2]" {
+				t.Fatalf("keyed read: %v, want [1 2]", vals)
+			}
+		}
+	})
 }

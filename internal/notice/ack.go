@@ -197,26 +197,28 @@ type ackRes struct {
 }
 
 // Concurrent acknowledgements are committed together (Service.acks, a
-// batch.Batcher running commitAcks): one transaction, one fsync, for
-// every acknowledgement that arrived while the previous batch was
-// committing — group commit, on PostgreSQL as on SQLite.
-const (
-	ackBatchMax   = 256
-	ackMaxLeaders = 4
-)
+// batch.Batcher running commitAcks): every acknowledgement that arrived
+// while the previous batch was committing, ackSetMax to a statement, and
+// on SQLite every statement in one transaction and one fsync with the
+// writer's other work — group commit, on PostgreSQL as on SQLite.
+const ackBatchMax = 256
 
 // commitAcks records a batch of acknowledgements, ackSetMax to a
-// statement, each statement a transaction of its own: acknowledgements are
-// independent of each other, and on PostgreSQL a lone statement needs no
-// BEGIN and COMMIT round trips. The first acknowledgement of a household
+// statement (db.WriteEach: on PostgreSQL each statement a transaction of
+// its own, since acknowledgements are independent of each other; on
+// SQLite one group commit). The first acknowledgement of a household
 // wins: a repeated one changes nothing and reports changed false.
 func (s *Service) commitAcks(batch []*ackReq) {
 	ctx := context.Background() // the batch outlives any one caller's request
 	res := make([]ackRes, len(batch))
+	var stmts []db.Statement
 	for start := 0; start < len(batch); start += ackSetMax {
 		end := min(start+ackSetMax, len(batch))
-		if err := ackSet(ctx, s.d, batch[start:end], res[start:end]); err != nil {
-			for i := start; i < end; i++ {
+		stmts = append(stmts, ackSet(batch[start:end], res[start:end]))
+	}
+	for k, err := range s.d.WriteEach(ctx, stmts) {
+		if err != nil {
+			for i := k * ackSetMax; i < min((k+1)*ackSetMax, len(batch)); i++ {
 				res[i] = ackRes{err: err}
 			}
 		}
@@ -230,13 +232,14 @@ func (s *Service) commitAcks(batch []*ackReq) {
 // texts the statement cache keeps: one per db.KeyedSize up to it).
 const ackSetMax = 32
 
-// ackSet records up to ackSetMax acknowledgements in one statement
-// whatever their number — an UPDATE … FROM over the list, joined to the
-// members' households — instead of a round trip per acknowledgement (or
-// per lookup), which is what a client–server database pays for. When two
-// members of one household are in the same set, the household is
-// acknowledged once (by either) and the other finds it already done.
-func ackSet(ctx context.Context, d *db.DB, batch []*ackReq, res []ackRes) error {
+// ackSet is the statement that records up to ackSetMax acknowledgements,
+// whatever their number, and fills res from its rows: an UPDATE … FROM
+// over the list, joined to the members' households, instead of a round
+// trip per acknowledgement (or per lookup), which is what a client–server
+// database pays for. When two members of one household are in the same
+// set, the household is acknowledged once (by either) and the other finds
+// it already done.
+func ackSet(batch []*ackReq, res []ackRes) db.Statement {
 	type key struct{ notice, account int64 }
 	first := make(map[key]int, len(batch)) // which request an acknowledgement by (notice, account) answers
 	var q strings.Builder
@@ -270,7 +273,7 @@ func ackSet(ctx context.Context, d *db.DB, batch []*ackReq, res []ackRes) error 
 		WHERE notice_deliveries.notice_id = v.nid AND notice_deliveries.unit_path = v.hpath
 		AND notice_deliveries.household_id = v.hid AND notice_deliveries.acked_at IS NULL
 		RETURNING notice_id, ` + deliveryCols)
-	return d.WriteOne(ctx, q.String(), args, func(rows *sql.Rows) error {
+	return db.Statement{Query: q.String(), Args: args, Rows: func(rows *sql.Rows) error {
 		for rows.Next() {
 			var nid int64
 			var d Delivery
@@ -282,7 +285,7 @@ func ackSet(ctx context.Context, d *db.DB, batch []*ackReq, res []ackRes) error 
 			}
 		}
 		return nil
-	})
+	}}
 }
 
 // prefixed scans a leading column into k, then the rest as the wrapped

@@ -95,7 +95,7 @@ func New(d *db.DB, areas *area.Service, q *jobs.Queue, cfg Config) *Service {
 		cfg.Logger = slog.Default()
 	}
 	s := &Service{d: d, areas: areas, jobs: q, cfg: cfg}
-	s.acks = batch.Batcher[*ackReq]{Run: s.commitAcks, MaxBatch: ackBatchMax, MaxLeaders: ackMaxLeaders}
+	s.acks = batch.Batcher[*ackReq]{Run: s.commitAcks, MaxBatch: ackBatchMax, MaxLeaders: batch.Leaders()}
 	if q != nil {
 		q.HandleTx(jobSend, s.handleSend)
 		q.Handle(jobBatch, s.handleBatch)
