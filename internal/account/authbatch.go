@@ -37,23 +37,23 @@ func lookupSessions(ctx context.Context, d *db.DB, hashes []string) ([]sessionRo
 	var q strings.Builder
 	q.WriteString(authQuery)
 	// The list is padded to a KeyedSize by repeating the last hash.
-	size := max(len(hashes), keyedSize(len(hashes)))
-	args := make([]any, size)
-	if size == 1 {
+	args := make([]any, max(len(hashes), keyedSize(len(hashes))))
+	for i := range args {
+		args[i] = hashes[min(i, len(hashes)-1)]
+	}
+	if len(args) == 1 {
 		q.WriteString("= ?")
 	} else {
 		q.WriteString("IN (")
-		for i := range size {
+		for i := range args {
 			if i > 0 {
 				q.WriteString(", ")
 			}
 			q.WriteString("?")
-			args[i] = hashes[min(i, len(hashes)-1)]
 		}
 		q.WriteString(")")
 	}
 	for i, h := range hashes {
-		args[i] = h
 		if _, dup := at[h]; !dup {
 			at[h] = i
 		}

@@ -41,7 +41,7 @@ type DB struct {
 	read    *sql.DB
 	write   *sql.DB // SQLite: one connection owned by the committer; PostgreSQL: same pool as read
 	// keyed runs statements that look rows up by key only (QueryKeyed,
-	// WriteOne): on PostgreSQL a pool whose sessions may keep a generic
+	// WriteEach): on PostgreSQL a pool whose sessions may keep a generic
 	// plan, since such a statement's best plan does not depend on its
 	// arguments; on SQLite the same pool as read.
 	keyed  *sql.DB
