@@ -22,12 +22,13 @@ import (
 	"github.com/trothu/trothu/internal/jobs"
 )
 
-// RegisterJobs registers the deadline handler on the queue. A deadline
-// job's effects commit with its completion, so an escalation happens once
-// however many instances run the queue.
+// RegisterJobs registers the deadline and type re-index handlers on the
+// queue. Their effects commit with the job's completion, so an escalation
+// happens once however many instances run the queue.
 func (s *Service) RegisterJobs(q *jobs.Queue) {
 	s.queue = q
 	q.HandleTx(jobDeadline, s.runDeadline)
+	q.HandleTx(jobTypeReindex, s.runTypeReindex)
 }
 
 // runDeadline escalates a request whose deadline passed without the work

@@ -8,3 +8,11 @@ func ForcePlan(p string, prefixWords, walk int) func() {
 	forcePlan, maxPrefixWords, walkLimit = p, prefixWords, walk
 	return func() { forcePlan, maxPrefixWords, walkLimit = old, oldWords, oldWalk }
 }
+
+// SetTypeReindexBatch sets how many requests a type re-index job rewrites,
+// until the returned function restores it.
+func SetTypeReindexBatch(n int) func() {
+	old := typeReindexBatch
+	typeReindexBatch = n
+	return func() { typeReindexBatch = old }
+}

@@ -399,3 +399,70 @@ func TestSearchIndexFollowsChanges(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchFollowsTypeRename: a type's name is among the words its
+// requests are found by; renaming the type re-indexes them through a
+// durable job, and saving it unrenamed enqueues nothing.
+func TestSearchFollowsTypeRename(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		find := func(q string) []int64 {
+			t.Helper()
+			p, err := f.svc.Queue(ctx, f.official, request.Filter{Query: q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := []int64{}
+			for _, r := range p.Items {
+				out = append(out, r.ID)
+			}
+			return out
+		}
+		var noise []int64
+		for i, desc := range []string{"Hát karaoke tới khuya.", "Máy khoan cả ngày.", "Loa kẹo kéo ngoài hẻm."} {
+			r, err := f.svc.Submit(ctx, f.official, request.Input{TypeCode: "tieng_on", Description: desc, UnitID: f.to1.ID, OnBehalf: true, ReporterName: "Ông Ba"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			noise = append([]int64{r.ID}, noise...) // newest first
+			f.clk.Set(f.clk.Now().Add(time.Duration(i+1) * time.Minute))
+		}
+		other, err := f.svc.Submit(ctx, f.official, request.Input{TypeCode: "gop_y_khac", Description: "Xin thêm thùng rác.", UnitID: f.to1.ID, OnBehalf: true, ReporterName: "Bà Tư"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		typ, err := f.svc.TypeByCode(ctx, "tieng_on")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.SaveType(ctx, f.admin, typ); err != nil { // unrenamed
+			t.Fatal(err)
+		}
+		if n, err := f.q.RunDue(ctx); err != nil || n != 0 {
+			t.Fatalf("after saving unrenamed: %d jobs ran (%v), want none", n, err)
+		}
+		typ.Name = "Tiếng ồn, rung chấn"
+		if _, err := f.svc.SaveType(ctx, f.admin, typ); err != nil {
+			t.Fatal(err)
+		}
+		if got := find("rung chan"); len(got) != 0 {
+			t.Fatalf("before the job: %v, want none", got)
+		}
+		// Two requests a job: the first job, finding a full batch, enqueues
+		// a second, which takes the third request and ends the chain.
+		defer request.SetTypeReindexBatch(2)()
+		for i, want := range []int{1, 1, 0} {
+			if n, err := f.q.RunDue(ctx); err != nil || n != want {
+				t.Fatalf("re-index, round %d: %d jobs ran (%v), want %d", i+1, n, err, want)
+			}
+		}
+		if got := find("rung chan"); !slices.Equal(got, noise) {
+			t.Errorf("new name: got %v, want %v", got, noise)
+		}
+		if got := find("kien nghi"); !slices.Equal(got, []int64{other.ID}) {
+			t.Errorf("other type: got %v, want [%d]", got, other.ID)
+		}
+		checkIndex(t, d)
+	})
+}

@@ -3,12 +3,16 @@ package request
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/trothu/trothu/internal/db"
+	"github.com/trothu/trothu/internal/jobs"
 	"github.com/trothu/trothu/internal/vntext"
 )
 
@@ -57,13 +61,7 @@ func foldTerms(fold string) []string {
 
 // bucket rounds n up to a power of two (at least 8), so statements built
 // for n items come in a few shapes and stay in the statement caches.
-func bucket(n int) int {
-	b := 8
-	for b < n {
-		b *= 2
-	}
-	return b
-}
+func bucket(n int) int { return db.KeyedSize(max(n, 8), math.MaxInt) }
 
 // indexTerms writes the postings of request id, whose search_fold is fold:
 // the one call intake makes, in the request's own transaction (one
@@ -157,6 +155,66 @@ func reindex(ctx context.Context, tx *db.Tx, id int64) error {
 		}
 	}
 	return indexTerms(ctx, tx, id, created, path, fold)
+}
+
+// jobTypeReindex re-indexes the requests of a renamed type, a batch a
+// job: each job's work commits with its completion and enqueues the next
+// batch, so a restart resumes where it stopped and nothing runs twice.
+const jobTypeReindex = "request.reindex_type"
+
+// typeReindexBatch is the number of requests a type re-index job rewrites
+// (a variable for the tests).
+var typeReindexBatch = 500
+
+type typeReindex struct {
+	TypeID int64 `json:"type_id"`
+	After  int64 `json:"after"` // the last request id done
+	At     int64 `json:"at"`    // when the rename was saved: tells renames apart
+}
+
+func enqueueTypeReindex(ctx context.Context, tx *db.Tx, p typeReindex) error {
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = jobs.Enqueue(ctx, tx, jobs.New{Kind: jobTypeReindex, Payload: string(payload), RunAt: db.Time(p.At), // due at once
+		Key: strconv.FormatInt(p.TypeID, 10) + ":" + strconv.FormatInt(p.At, 10) + ":" + strconv.FormatInt(p.After, 10)})
+	return err
+}
+
+// runTypeReindex rewrites the search words of the next batch of requests
+// of a renamed type.
+func (s *Service) runTypeReindex(ctx context.Context, tx *db.Tx, j jobs.Job) error {
+	var p typeReindex
+	if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
+		return fmt.Errorf("type re-index payload: %w", err)
+	}
+	rows, err := tx.Query(ctx, "SELECT id FROM requests WHERE type_id = ? AND id > ? ORDER BY id LIMIT ?", p.TypeID, p.After, typeReindexBatch)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := reindex(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	if len(ids) < typeReindexBatch {
+		return nil
+	}
+	p.After = ids[len(ids)-1]
+	return enqueueTypeReindex(ctx, tx, p)
 }
 
 // backdateTerms moves the postings of request id back by ms, with the

@@ -2,7 +2,9 @@ package request
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -218,8 +220,20 @@ func (s *Service) SaveType(ctx context.Context, p *account.Principal, t Type) (T
 		return Type{}, err
 	}
 	err = s.d.Write(ctx, func(tx *db.Tx) error {
-		if err := upsertType(ctx, tx, t, db.Millis(s.now())); err != nil {
+		var id int64
+		var oldName string
+		err := tx.QueryRow(ctx, "SELECT id, name FROM request_types WHERE code = ?", t.Code).Scan(&id, &oldName)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
+		}
+		now := db.Millis(s.now())
+		if err := upsertType(ctx, tx, t, now); err != nil {
+			return err
+		}
+		if id != 0 && oldName != t.Name { // requests are found by their type's name
+			if err := enqueueTypeReindex(ctx, tx, typeReindex{TypeID: id, At: now}); err != nil {
+				return err
+			}
 		}
 		return audit.Log(ctx, tx, audit.Entry{ActorID: p.AccountID, ActorName: p.Name, Action: AuditType, SubjectType: "request_type",
 			SubjectID: t.Code, Detail: clip(t.Name+" ("+strconv.Itoa(len(t.Fields))+" trường thêm)", 300)})
