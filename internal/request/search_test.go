@@ -391,6 +391,9 @@ func TestSearchIndexFollowsChanges(t *testing.T) {
 		}
 		checkIndex(t, d)
 		var n int
+		if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM requests WHERE search_fold = 'cay do chan hem'").Scan(&n); err != nil || n != 0 {
+			t.Errorf("search_fold left stale on %d requests (%v), want none", n, err)
+		}
 		if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM settings WHERE key = 'request.terms_backfill'").Scan(&n); err != nil || n != 0 {
 			t.Errorf("backfill mark: got %d %v, want cleared", n, err)
 		}

@@ -135,6 +135,38 @@ func deletePostings(ctx context.Context, tx *db.Tx, id, createdMs int64, terms [
 	return nil
 }
 
+type idFold struct {
+	id   int64
+	fold string
+}
+
+// updateFolds sets the search_fold of many requests, up to 128 a statement
+// (an UPDATE … FROM a VALUES list, padded with rows that match no request)
+// rather than a statement — on PostgreSQL a round trip — each.
+func updateFolds(ctx context.Context, tx *db.Tx, folds []idFold) error {
+	for len(folds) > 0 {
+		k := min(len(folds), 128)
+		n := bucket(k)
+		var sb strings.Builder
+		sb.WriteString("UPDATE requests SET search_fold = v.column2 FROM (VALUES (CAST(? AS BIGINT), CAST(? AS TEXT))")
+		sb.WriteString(strings.Repeat(", (?, ?)", n-1))
+		sb.WriteString(") AS v WHERE requests.id = v.column1")
+		args := make([]any, 0, 2*n)
+		for i := range n {
+			if i < k {
+				args = append(args, folds[i].id, folds[i].fold)
+			} else {
+				args = append(args, int64(0), "") // ids start at 1
+			}
+		}
+		if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {
+			return err
+		}
+		folds = folds[k:]
+	}
+	return nil
+}
+
 // reindex rewrites the search_fold and postings of request id from its
 // current text, type and unit (after a re-route). The old postings are
 // found from the stored search_fold, at the unchanged creation time.
@@ -299,6 +331,7 @@ func (s *Service) Reindex(ctx context.Context, after int64, done func(last int64
 		}
 		err = s.d.Write(ctx, func(tx *db.Tx) error {
 			ps := make([]posting, 0, len(rs))
+			var folds []idFold
 			for _, r := range rs {
 				if strings.HasPrefix(r.old, " ") { // indexed before: remove its postings
 					if err := deletePostings(ctx, tx, r.id, r.created, foldTerms(r.old)); err != nil {
@@ -306,11 +339,12 @@ func (s *Service) Reindex(ctx context.Context, after int64, done func(last int64
 					}
 				}
 				if r.fold != r.old {
-					if _, err := tx.Exec(ctx, "UPDATE requests SET search_fold = ? WHERE id = ?", r.fold, r.id); err != nil {
-						return err
-					}
+					folds = append(folds, idFold{r.id, r.fold})
 				}
 				ps = append(ps, posting{id: r.id, created: r.created, path: r.path, terms: foldTerms(r.fold)})
+			}
+			if err := updateFolds(ctx, tx, folds); err != nil {
+				return err
 			}
 			return insertPostings(ctx, tx, ps)
 		})
