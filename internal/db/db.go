@@ -291,6 +291,24 @@ func (d *DB) QueryKeyed(ctx context.Context, q string, args ...any) (*sql.Rows, 
 	return d.keyed.QueryContext(ctx, d.SQL(q), args...)
 }
 
+// IDs reads the one integer column of a query's rows (rows and err as
+// Query returns them) and closes the rows.
+func IDs(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, errors.Join(rows.Err(), rows.Close())
+}
+
 // Statement is one keyed statement (see QueryKeyed) of WriteEach, with
 // the reader of its rows (of a RETURNING clause, say).
 type Statement struct {

@@ -245,21 +245,8 @@ func (s *Service) joinEligible(ctx context.Context, p *account.Principal) error 
 		OR g.organisation_id IN (SELECT organisation_id FROM organisation_members WHERE resident_id = ?))
 		AND NOT EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.account_id = ?)`
 	args := append(paths, p.ResidentID, p.AccountID)
-	rows, err := s.d.Query(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
+	ids, err := db.IDs(s.d.Query(ctx, q, args...))
+	if err != nil || len(ids) == 0 {
 		return err
 	}
 	now := s.nowMs()
@@ -280,20 +267,7 @@ func (s *Service) GroupIDs(ctx context.Context, p *account.Principal) ([]int64, 
 	if p == nil {
 		return nil, nil
 	}
-	rows, err := s.d.Query(ctx, "SELECT group_id FROM group_members WHERE account_id = ? AND state = 'active' ORDER BY group_id LIMIT 1000", p.AccountID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return db.IDs(s.d.Query(ctx, "SELECT group_id FROM group_members WHERE account_id = ? AND state = 'active' ORDER BY group_id LIMIT 1000", p.AccountID))
 }
 
 // Topics returns the realtime topics of p's groups: "group:{id}" for each

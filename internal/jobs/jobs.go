@@ -228,21 +228,9 @@ func (q *Queue) claim(ctx context.Context) ([]Job, error) {
 		in += ", ?"
 	}
 	args := append([]any{now, now}, kinds...)
-	rows, err := q.d.Query(ctx, `SELECT id FROM jobs WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= ?
-		AND (locked_until IS NULL OR locked_until < ?) AND kind IN (`+in+`) ORDER BY run_at, id LIMIT `+fmt.Sprint(q.opt.Batch), args...)
-	if err != nil {
-		return nil, err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil || len(ids) == 0 {
+	ids, err := db.IDs(q.d.Query(ctx, `SELECT id FROM jobs WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= ?
+		AND (locked_until IS NULL OR locked_until < ?) AND kind IN (`+in+`) ORDER BY run_at, id LIMIT `+fmt.Sprint(q.opt.Batch), args...))
+	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
 	var out []Job

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trothu/trothu/internal/account"
+	"github.com/trothu/trothu/internal/db"
 )
 
 // The room's realtime events. They carry ids only, never a title: an inbox
@@ -65,21 +66,10 @@ func (s *Service) announce(ctx context.Context, n Notice) {
 		s.publish(ctx, "inbox:"+strconv.FormatInt(n.UnitID, 10), "notice", map[string]any{"id": n.ID, "spread": spreadMillis(n.Targeted)})
 		return
 	}
-	rows, err := s.d.Query(ctx, "SELECT household_id FROM notice_deliveries WHERE notice_id = ?", n.ID)
+	ids, err := db.IDs(s.d.Query(ctx, "SELECT household_id FROM notice_deliveries WHERE notice_id = ?", n.ID))
 	if err != nil {
 		s.cfg.Logger.Warn("announce", "notice", n.ID, "err", err)
 		return
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			break
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil {
-		s.cfg.Logger.Warn("announce", "notice", n.ID, "err", err)
 	}
 	for _, id := range ids {
 		s.publish(ctx, HouseholdTopic(id), "notice", data)

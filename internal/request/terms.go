@@ -221,20 +221,8 @@ func (s *Service) runTypeReindex(ctx context.Context, tx *db.Tx, j jobs.Job) err
 	if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
 		return fmt.Errorf("type re-index payload: %w", err)
 	}
-	rows, err := tx.Query(ctx, "SELECT id FROM requests WHERE type_id = ? AND id > ? ORDER BY id LIMIT ?", p.TypeID, p.After, typeReindexBatch)
+	ids, err := db.IDs(tx.Query(ctx, "SELECT id FROM requests WHERE type_id = ? AND id > ? ORDER BY id LIMIT ?", p.TypeID, p.After, typeReindexBatch))
 	if err != nil {
-		return err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return err
 	}
 	for _, id := range ids {
