@@ -143,8 +143,8 @@ func TestRebind(t *testing.T) {
 }
 
 // The durability settings are what the server relies on: WAL, FULL sync
-// (an acknowledged write survives a power cut), enforced foreign keys, and
-// read-only readers.
+// (an acknowledged write survives a power cut), enforced foreign keys,
+// read-only readers, and the writer's checkpoint interval.
 func TestSQLitePragmas(t *testing.T) {
 	d := dbtest.Open(t, db.SQLite)
 	ctx := context.Background()
@@ -162,7 +162,7 @@ func TestSQLitePragmas(t *testing.T) {
 			t.Errorf("read pool %s: got %s, want %s", q, got, want)
 		}
 	}
-	for q, want := range map[string]string{"PRAGMA synchronous": "2", "PRAGMA foreign_keys": "1", "PRAGMA query_only": "0"} {
+	for q, want := range map[string]string{"PRAGMA synchronous": "2", "PRAGMA foreign_keys": "1", "PRAGMA query_only": "0", "PRAGMA wal_autocheckpoint": "8000"} {
 		var got string
 		err := d.Write(ctx, func(tx *db.Tx) error { return tx.QueryRow(ctx, q).Scan(&got) })
 		if err != nil {
