@@ -440,7 +440,26 @@ func (d *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	if d.gc != nil {
 		return d.gc.submit(ctx, fn)
 	}
-	tx, err := d.write.BeginTx(ctx, nil)
+	return writeOn(ctx, d, d.write, fn)
+}
+
+// WriteKeyed is Write for work whose every statement is keyed (see
+// QueryKeyed) — inserts, and reads and updates by key: on PostgreSQL its
+// transaction runs on the keyed pool, where each statement is planned once
+// per connection; on SQLite it is Write.
+func (d *DB) WriteKeyed(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d.gc != nil {
+		return d.gc.submit(ctx, fn)
+	}
+	return writeOn(ctx, d, d.keyed, fn)
+}
+
+// writeOn runs fn in a transaction of its own on pool (PostgreSQL).
+func writeOn(ctx context.Context, d *DB, pool *sql.DB, fn func(*Tx) error) error {
+	tx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

@@ -275,3 +275,46 @@ func TestQueryKeyedAndKeyedSize(t *testing.T) {
 		}
 	})
 }
+
+// WriteKeyed commits like Write, and a failing fn keeps none of its work.
+func TestWriteKeyed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		for range 3 { // a statement run again on a connection uses its plan
+			if err := d.WriteKeyed(ctx, func(tx *db.Tx) error {
+				_, err := tx.Exec(ctx, "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", "kept", "v")
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		boom := errors.New("boom")
+		err := d.WriteKeyed(ctx, func(tx *db.Tx) error {
+			if _, err := tx.Exec(ctx, "INSERT INTO settings(key, value) VALUES (?, ?)", "dropped", "v"); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("failing fn: got %v, want its error", err)
+		}
+		var keys []string
+		rows, err := d.Query(ctx, "SELECT key FROM settings WHERE key IN ('kept', 'dropped') ORDER BY key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, k)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(keys) != "[kept]" {
+			t.Fatalf("rows after: %v, want [kept]", keys)
+		}
+	})
+}

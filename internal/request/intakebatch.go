@@ -137,7 +137,8 @@ func (s *Service) commitIntake(batch []*intakeReq) {
 	for i, r := range batch {
 		rows[i] = r.row
 	}
-	err := s.d.Write(ctx, func(tx *db.Tx) error {
+	// Inserts only: keyed (db.WriteKeyed).
+	err := s.d.WriteKeyed(ctx, func(tx *db.Tx) error {
 		for _, r := range rows {
 			r.id = 0
 		}
@@ -145,7 +146,7 @@ func (s *Service) commitIntake(batch []*intakeReq) {
 	})
 	if err != nil && len(batch) > 1 {
 		for _, r := range batch {
-			r.err = s.d.Write(ctx, func(tx *db.Tx) error {
+			r.err = s.d.WriteKeyed(ctx, func(tx *db.Tx) error {
 				r.row.id = 0
 				return insertRequests(ctx, tx, []*intakeRow{r.row})
 			})
