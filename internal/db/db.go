@@ -297,22 +297,22 @@ func (d *DB) QueryKeyed(ctx context.Context, q string, args ...any) (*sql.Rows, 
 	return d.keyed.QueryContext(ctx, d.SQL(q), args...)
 }
 
-// IDs reads the one integer column of a query's rows (rows and err as
-// Query returns them) and closes the rows.
-func IDs(rows *sql.Rows, err error) ([]int64, error) {
+// Column reads the one column of a query's rows (rows and err as Query
+// returns them: ids, words) and closes the rows.
+func Column[T any](rows *sql.Rows, err error) ([]T, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ids []int64
+	var out []T
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var v T
+		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		out = append(out, v)
 	}
-	return ids, errors.Join(rows.Err(), rows.Close())
+	return out, errors.Join(rows.Err(), rows.Close())
 }
 
 // Statement is one keyed statement (see QueryKeyed) of WriteEach, with

@@ -254,19 +254,8 @@ func TestQueryKeyedAndKeyedSize(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range 8 { // past PostgreSQL's first plans of a prepared statement
-			rows, err := d.QueryKeyed(ctx, "SELECT value FROM settings WHERE key IN (?, ?, ?, ?) ORDER BY value", "y", "x", "x", "none")
+			vals, err := db.Column[string](d.QueryKeyed(ctx, "SELECT value FROM settings WHERE key IN (?, ?, ?, ?) ORDER BY value", "y", "x", "x", "none"))
 			if err != nil {
-				t.Fatal(err)
-			}
-			var vals []string
-			for rows.Next() {
-				var v string
-				if err := rows.Scan(&v); err != nil {
-					t.Fatal(err)
-				}
-				vals = append(vals, v)
-			}
-			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 				t.Fatal(err)
 			}
 			if fmt.Sprint(vals) != "[1 2]" {
@@ -298,19 +287,8 @@ func TestWriteKeyed(t *testing.T) {
 		if !errors.Is(err, boom) {
 			t.Fatalf("failing fn: got %v, want its error", err)
 		}
-		var keys []string
-		rows, err := d.Query(ctx, "SELECT key FROM settings WHERE key IN ('kept', 'dropped') ORDER BY key")
+		keys, err := db.Column[string](d.Query(ctx, "SELECT key FROM settings WHERE key IN ('kept', 'dropped') ORDER BY key"))
 		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				t.Fatal(err)
-			}
-			keys = append(keys, k)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			t.Fatal(err)
 		}
 		if fmt.Sprint(keys) != "[kept]" {

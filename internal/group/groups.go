@@ -245,7 +245,7 @@ func (s *Service) joinEligible(ctx context.Context, p *account.Principal) error 
 		OR g.organisation_id IN (SELECT organisation_id FROM organisation_members WHERE resident_id = ?))
 		AND NOT EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.account_id = ?)`
 	args := append(paths, p.ResidentID, p.AccountID)
-	ids, err := db.IDs(s.d.Query(ctx, q, args...))
+	ids, err := db.Column[int64](s.d.Query(ctx, q, args...))
 	if err != nil || len(ids) == 0 {
 		return err
 	}
@@ -267,7 +267,7 @@ func (s *Service) GroupIDs(ctx context.Context, p *account.Principal) ([]int64, 
 	if p == nil {
 		return nil, nil
 	}
-	return db.IDs(s.d.Query(ctx, "SELECT group_id FROM group_members WHERE account_id = ? AND state = 'active' ORDER BY group_id LIMIT 1000", p.AccountID))
+	return db.Column[int64](s.d.Query(ctx, "SELECT group_id FROM group_members WHERE account_id = ? AND state = 'active' ORDER BY group_id LIMIT 1000", p.AccountID))
 }
 
 // Topics returns the realtime topics of p's groups: "group:{id}" for each

@@ -228,7 +228,7 @@ func (q *Queue) claim(ctx context.Context) ([]Job, error) {
 		in += ", ?"
 	}
 	args := append([]any{now, now}, kinds...)
-	ids, err := db.IDs(q.d.Query(ctx, `SELECT id FROM jobs WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= ?
+	ids, err := db.Column[int64](q.d.Query(ctx, `SELECT id FROM jobs WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= ?
 		AND (locked_until IS NULL OR locked_until < ?) AND kind IN (`+in+`) ORDER BY run_at, id LIMIT `+fmt.Sprint(q.opt.Batch), args...))
 	if err != nil || len(ids) == 0 {
 		return nil, err

@@ -66,7 +66,7 @@ func (s *Service) announce(ctx context.Context, n Notice) {
 		s.publish(ctx, "inbox:"+strconv.FormatInt(n.UnitID, 10), "notice", map[string]any{"id": n.ID, "spread": spreadMillis(n.Targeted)})
 		return
 	}
-	ids, err := db.IDs(s.d.Query(ctx, "SELECT household_id FROM notice_deliveries WHERE notice_id = ?", n.ID))
+	ids, err := db.Column[int64](s.d.Query(ctx, "SELECT household_id FROM notice_deliveries WHERE notice_id = ?", n.ID))
 	if err != nil {
 		s.cfg.Logger.Warn("announce", "notice", n.ID, "err", err)
 		return

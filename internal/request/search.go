@@ -270,24 +270,11 @@ var maxPrefixWords = 16
 // maxPrefixWords+1 (more: the prefix is broad), one index seek each.
 func (s *Service) expandPrefix(ctx context.Context, prefix string) ([]string, error) {
 	lo, hi := prefixRange(prefix)
-	rows, err := s.d.Query(ctx, `WITH RECURSIVE v(t) AS (
+	return db.Column[string](s.d.Query(ctx, `WITH RECURSIVE v(t) AS (
 		SELECT (SELECT MIN(term) FROM request_terms WHERE term >= ? AND term < ?)
 		UNION ALL
 		SELECT (SELECT MIN(term) FROM request_terms WHERE term > v.t AND term < ?) FROM v WHERE v.t IS NOT NULL)
-		SELECT t FROM v WHERE t IS NOT NULL LIMIT ?`, lo, hi, hi, maxPrefixWords+1)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+		SELECT t FROM v WHERE t IS NOT NULL LIMIT ?`, lo, hi, hi, maxPrefixWords+1))
 }
 
 func anys(ss []string) []any {

@@ -221,7 +221,7 @@ func (s *Service) runTypeReindex(ctx context.Context, tx *db.Tx, j jobs.Job) err
 	if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
 		return fmt.Errorf("type re-index payload: %w", err)
 	}
-	ids, err := db.IDs(tx.Query(ctx, "SELECT id FROM requests WHERE type_id = ? AND id > ? ORDER BY id LIMIT ?", p.TypeID, p.After, typeReindexBatch))
+	ids, err := db.Column[int64](tx.Query(ctx, "SELECT id FROM requests WHERE type_id = ? AND id > ? ORDER BY id LIMIT ?", p.TypeID, p.After, typeReindexBatch))
 	if err != nil {
 		return err
 	}
