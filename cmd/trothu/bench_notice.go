@@ -132,10 +132,10 @@ func benchNoticeFanout(ctx context.Context, args []string, stdout, stderr io.Wri
 	lo, hi := db.SubtreeRange(w.provincePath)
 	t0 := time.Now()
 	err = d.Write(ctx, func(tx *db.Tx) error {
-		if _, err := tx.Exec(ctx, "CREATE TABLE bench_floor (notice_id BIGINT NOT NULL, unit_path TEXT NOT NULL, household_id BIGINT NOT NULL)"); err != nil {
+		if _, err := tx.Exec(ctx, "CREATE TABLE bench_floor (notice_id BIGINT NOT NULL, unit_id BIGINT NOT NULL, household_id BIGINT NOT NULL)"); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, "INSERT INTO bench_floor(notice_id, unit_path, household_id) SELECT 0, h.unit_path, h.id FROM households h WHERE h.unit_path >= ? AND h.unit_path < ?", lo, hi)
+		_, err := tx.Exec(ctx, "INSERT INTO bench_floor(notice_id, unit_id, household_id) SELECT 0, h.unit_id, h.id FROM households h WHERE h.unit_path >= ? AND h.unit_path < ?", lo, hi)
 		return err
 	})
 	if err != nil {
@@ -178,7 +178,7 @@ func benchNoticeFanout(ctx context.Context, args []string, stdout, stderr io.Wri
 		}
 		t0 = time.Now()
 		var c int
-		if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ? AND unit_path >= ? AND unit_path < ?", n.ID, wlo, whi).Scan(&c); err != nil {
+		if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM units u JOIN notice_deliveries d ON d.notice_id = ? AND d.unit_id = u.id WHERE u.path >= ? AND u.path < ?", n.ID, wlo, whi).Scan(&c); err != nil {
 			return err
 		}
 		floors = append(floors, time.Since(t0))

@@ -296,3 +296,63 @@ func TestWriteKeyed(t *testing.T) {
 		}
 	})
 }
+
+// Schema 8 keys deliveries by unit id: the rows of a database at 7 keep
+// their times and acknowledgements, and the empty '' and 0 become NULL.
+func TestMigrationKeysDeliveriesByUnit(t *testing.T) {
+	for _, e := range []db.Dialect{db.SQLite, db.Postgres} {
+		t.Run(string(e), func(t *testing.T) {
+			ctx := context.Background()
+			d, err := db.Open(ctx, dbtest.URL(t, e), db.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			if _, to, err := d.MigrateTo(ctx, 7); err != nil || to != 7 {
+				t.Fatalf("migrate to 7: %d, %v", to, err)
+			}
+			err = d.Write(ctx, func(tx *db.Tx) error {
+				for _, q := range []string{
+					"INSERT INTO units(id, parent_id, path, level, name, full_name, kind, name_fold, created_at) VALUES (1, NULL, '/1/', 'country', 'VN', 'VN', 'admin', 'vn', 0)",
+					"INSERT INTO units(id, parent_id, path, level, name, full_name, kind, name_fold, created_at) VALUES (12, 1, '/1/12/', 'group', 'Tổ 1', 'Tổ 1', 'group', 'to 1', 0)",
+					"INSERT INTO notice_deliveries(notice_id, unit_path, household_id, delivered_at) VALUES (5, '/1/12/', 100, 1000)",
+					"INSERT INTO notice_deliveries(notice_id, unit_path, household_id, delivered_at, seen_at, acked_at, acked_by, ack_name, ack_proxy, ack_note) VALUES (5, '/1/12/', 101, 1000, 2000, 3000, 7, 'Tổ trưởng', 1, 'đã báo')",
+				} {
+					if _, err := tx.Exec(ctx, q); err != nil {
+						return fmt.Errorf("%s: %w", q, err)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if from, to, err := d.Migrate(ctx); err != nil || from != 7 || to < 8 {
+				t.Fatalf("migrate: %d→%d, %v", from, to, err)
+			}
+			rows, err := d.Query(ctx, `SELECT unit_id, household_id, delivered_at, seen_at, acked_by, ack_name, ack_proxy, ack_note
+				FROM notice_deliveries WHERE notice_id = 5 ORDER BY household_id`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var got []string
+			for rows.Next() {
+				var unit, hh, del int64
+				var seen, by, proxy sql.NullInt64
+				var name, note sql.NullString
+				if err := rows.Scan(&unit, &hh, &del, &seen, &by, &name, &proxy, &note); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, fmt.Sprintf("%d %d %d %v %v %v %v %v", unit, hh, del, seen, by, name, proxy, note))
+			}
+			want := []string{
+				"12 100 1000 {0 false} {0 false} { false} {0 false} { false}",
+				"12 101 1000 {2000 true} {7 true} {Tổ trưởng true} {1 true} {đã báo true}",
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("deliveries after migration:\n got %q\nwant %q", got, want)
+			}
+		})
+	}
+}

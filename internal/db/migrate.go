@@ -87,6 +87,12 @@ func (e ErrSchemaTooNew) Error() string {
 // knows. On PostgreSQL an advisory lock keeps concurrent instances from
 // migrating at once. It returns the versions before and after.
 func (d *DB) Migrate(ctx context.Context) (from, to int, err error) {
+	return d.MigrateTo(ctx, 0)
+}
+
+// MigrateTo is Migrate up to version target only (0: the newest), for
+// tests of one step's upgrade of existing rows.
+func (d *DB) MigrateTo(ctx context.Context, target int) (from, to int, err error) {
 	steps, err := Migrations(d.Dialect)
 	if err != nil {
 		return 0, 0, err
@@ -108,6 +114,9 @@ func (d *DB) Migrate(ctx context.Context) (from, to int, err error) {
 	}
 	if from > len(steps) {
 		return from, from, ErrSchemaTooNew{Have: from, Know: len(steps)}
+	}
+	if target > 0 && target < len(steps) {
+		steps = steps[:max(target, from)]
 	}
 	for _, m := range steps[from:] {
 		err := d.Write(ctx, func(tx *Tx) error {

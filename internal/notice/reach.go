@@ -155,8 +155,11 @@ func (s *Service) channelCounts(ctx context.Context, noticeID int64) (map[string
 // leafCounts returns the counts per household unit path under root.
 func (s *Service) leafCounts(ctx context.Context, noticeID int64, root string) (map[string]Counts, error) {
 	lo, hi := db.SubtreeRange(root)
-	rows, err := s.d.Query(ctx, `SELECT unit_path, COUNT(*), COUNT(delivered_at), COUNT(seen_at), COUNT(acked_at)
-		FROM notice_deliveries WHERE notice_id = ? AND unit_path >= ? AND unit_path < ? GROUP BY unit_path`, noticeID, lo, hi)
+	// The units of the subtree (a range of units_path), each one range of
+	// the deliveries' key.
+	rows, err := s.d.Query(ctx, `SELECT u.path, COUNT(*), COUNT(d.delivered_at), COUNT(d.seen_at), COUNT(d.acked_at)
+		FROM units u JOIN notice_deliveries d ON d.notice_id = ? AND d.unit_id = u.id
+		WHERE u.path >= ? AND u.path < ? GROUP BY u.path`, noticeID, lo, hi)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ func (s *Service) materialise(ctx context.Context, tx *db.Tx, id int64) error {
 	}
 	now := s.cfg.Now()
 	where, args := targetWhere(n.UnitPath, n.Flags, n.OrgID)
-	res, err := tx.Exec(ctx, "INSERT INTO notice_deliveries(notice_id, unit_path, household_id) SELECT ?, h.unit_path, h.id FROM households h WHERE "+where,
+	res, err := tx.Exec(ctx, "INSERT INTO notice_deliveries(notice_id, unit_id, household_id) SELECT ?, h.unit_id, h.id FROM households h WHERE "+where,
 		append([]any{id}, args...)...)
 	if err != nil {
 		return fmt.Errorf("materialise notice %d: %w", id, err)
@@ -77,13 +77,16 @@ type renotifyPayload struct {
 }
 
 // batchPayload names one batch: the households of the notice after the
-// cursor (unit path, household id), in round Round.
+// cursor (unit id, household id), in round Round.
 type batchPayload struct {
-	Notice int64  `json:"n"`
-	Round  int    `json:"r"`
-	Seq    int    `json:"k"`
-	Path   string `json:"p,omitempty"`
-	HH     int64  `json:"h,omitempty"`
+	Notice int64 `json:"n"`
+	Round  int   `json:"r"`
+	Seq    int   `json:"k"`
+	Unit   int64 `json:"u,omitempty"`
+	HH     int64 `json:"h,omitempty"`
+	// Path is the cursor's unit path in a batch queued before schema 8,
+	// which keyed deliveries by path; its unit id is the path's last one.
+	Path string `json:"p,omitempty"`
 }
 
 func enqueueBatch(ctx context.Context, tx *db.Tx, b batchPayload) error {
@@ -167,22 +170,25 @@ func (s *Service) handleBatch(ctx context.Context, j jobs.Job) error {
 	if b.Round > 0 && n.Expired(now) {
 		return nil
 	}
-	q := "SELECT unit_path, household_id FROM notice_deliveries WHERE notice_id = ? AND (unit_path > ? OR (unit_path = ? AND household_id > ?))"
+	if b.Unit == 0 && b.Path != "" {
+		b.Unit = lastID(b.Path)
+	}
+	q := "SELECT unit_id, household_id FROM notice_deliveries WHERE notice_id = ? AND (unit_id > ? OR (unit_id = ? AND household_id > ?))"
 	if b.Round > 0 {
 		q += " AND acked_at IS NULL"
 	}
-	rows, err := s.d.Query(ctx, q+" ORDER BY unit_path, household_id LIMIT "+strconv.Itoa(s.cfg.BatchSize), n.ID, b.Path, b.Path, b.HH)
+	rows, err := s.d.Query(ctx, q+" ORDER BY unit_id, household_id LIMIT "+strconv.Itoa(s.cfg.BatchSize), n.ID, b.Unit, b.Unit, b.HH)
 	if err != nil {
 		return err
 	}
 	type hh struct {
-		path string
+		unit int64
 		id   int64
 	}
 	var batch []hh
 	for rows.Next() {
 		var h hh
-		if err := rows.Scan(&h.path, &h.id); err != nil {
+		if err := rows.Scan(&h.unit, &h.id); err != nil {
 			rows.Close()
 			return err
 		}
@@ -251,13 +257,13 @@ func (s *Service) handleBatch(ctx context.Context, j jobs.Job) error {
 			if !reached[h.id] {
 				continue
 			}
-			if _, err := tx.Exec(ctx, "UPDATE notice_deliveries SET delivered_at = ? WHERE notice_id = ? AND unit_path = ? AND household_id = ? AND delivered_at IS NULL",
-				at, n.ID, h.path, h.id); err != nil {
+			if _, err := tx.Exec(ctx, "UPDATE notice_deliveries SET delivered_at = ? WHERE notice_id = ? AND unit_id = ? AND household_id = ? AND delivered_at IS NULL",
+				at, n.ID, h.unit, h.id); err != nil {
 				return err
 			}
 		}
 		if len(batch) == s.cfg.BatchSize {
-			return enqueueBatch(ctx, tx, batchPayload{Notice: n.ID, Round: b.Round, Seq: b.Seq + 1, Path: last.path, HH: last.id})
+			return enqueueBatch(ctx, tx, batchPayload{Notice: n.ID, Round: b.Round, Seq: b.Seq + 1, Unit: last.unit, HH: last.id})
 		}
 		return nil
 	})

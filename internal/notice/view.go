@@ -100,7 +100,7 @@ func (s *Service) Get(ctx context.Context, p *account.Principal, id int64) (View
 	}
 	var hhPath string
 	if member && strings.HasPrefix(h.path, n.UnitPath) && n.Sent() {
-		d, err := delivery(ctx, s.d, n.ID, h.path, h.id)
+		d, err := delivery(ctx, s.d, n.ID, h)
 		if err == nil {
 			if d.SeenAt == nil {
 				if err := s.markSeen(ctx, n.ID, h); err != nil {
@@ -223,12 +223,12 @@ func (s *Service) Inbox(ctx context.Context, p *account.Principal, after string,
 		return Page[InboxItem]{Items: []InboxItem{}}, err
 	}
 	prefixes := pathPrefixes(h.path)
-	args := []any{h.path, h.id}
+	args := []any{h.unit, h.id}
 	for _, pr := range prefixes {
 		args = append(args, pr)
 	}
-	q := "SELECT " + noticeCols + ", d.household_id, d.delivered_at, d.seen_at, d.acked_at, COALESCE(d.acked_by, 0), d.ack_name, d.ack_proxy, d.ack_note" + noticeFrom +
-		" JOIN notice_deliveries d ON d.notice_id = n.id AND d.unit_path = ? AND d.household_id = ? WHERE n.unit_path IN (" + placeholders(len(prefixes)) + ")"
+	q := "SELECT " + noticeCols + ", d.household_id, d.delivered_at, d.seen_at, d.acked_at, COALESCE(d.acked_by, 0), COALESCE(d.ack_name, ''), COALESCE(d.ack_proxy, 0), COALESCE(d.ack_note, '')" + noticeFrom +
+		" JOIN notice_deliveries d ON d.notice_id = n.id AND d.unit_id = ? AND d.household_id = ? WHERE n.unit_path IN (" + placeholders(len(prefixes)) + ")"
 	if before, _ := strconv.ParseInt(after, 10, 64); before > 0 {
 		q += " AND n.id < ?"
 		args = append(args, before)
