@@ -298,7 +298,7 @@ func TestWriteKeyed(t *testing.T) {
 }
 
 // Schema 8 keys deliveries by unit id: the rows of a database at 7 keep
-// their times and acknowledgements, and the empty ” and 0 become NULL.
+// their times and acknowledgements, and the empty texts and 0 become NULL.
 func TestMigrationKeysDeliveriesByUnit(t *testing.T) {
 	for _, e := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(e), func(t *testing.T) {
