@@ -2,6 +2,7 @@ package notice_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -318,6 +319,54 @@ func TestConcurrentAcksGroupCommitted(t *testing.T) {
 		}
 		if got := mustCount(t, d, "SELECT COUNT(*) FROM notice_deliveries d JOIN accounts a ON a.id = d.acked_by JOIN residents r ON r.id = a.resident_id WHERE d.notice_id = ? AND r.household_id = d.household_id", n.ID); got != 28 {
 			t.Errorf("acknowledged by a member of the household: got %d, want 28", got)
+		}
+	})
+}
+
+// A delivery batch queued before schema 8 names its cursor by unit path;
+// after the upgrade it resumes after that household, not from the start.
+func TestBatchQueuedBeforeUpgradeResumes(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		w := newWorld(t, d, 20)
+		n, err := w.svc.Create(ctx, w.official, notice.Input{UnitID: w.ward, Title: "Nâng cấp", Body: "Lịch cắt điện.", SMSAll: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The 14th household in cursor order (unit, household), as an old payload.
+		var unitPath string
+		var after int64
+		err = d.QueryRow(ctx, `SELECT u.path, d.household_id FROM notice_deliveries d JOIN units u ON u.id = d.unit_id
+			WHERE d.notice_id = ? ORDER BY d.unit_id, d.household_id LIMIT 1 OFFSET 13`, n.ID).Scan(&unitPath, &after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload := fmt.Sprintf(`{"n":%d,"r":0,"k":0,"p":%q,"h":%d}`, n.ID, unitPath, after)
+		err = d.Write(ctx, func(tx *db.Tx) error {
+			res, err := tx.Exec(ctx, "UPDATE jobs SET payload = ? WHERE kind = 'notice.batch' AND done_at IS NULL", payload)
+			if err != nil {
+				return err
+			}
+			if c, _ := res.RowsAffected(); c != 1 {
+				return fmt.Errorf("rewrote %d batch jobs, want 1", c)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.drain(t)
+		sent := 0
+		for _, hhs := range w.households {
+			for _, h := range hhs {
+				sent += w.sms.count(w.phones[h])
+			}
+		}
+		if sent != 60-14 {
+			t.Fatalf("SMS after resuming the old batch: got %d, want %d (the households after the cursor)", sent, 60-14)
+		}
+		if got := mustCount(t, d, "SELECT COUNT(*) FROM notice_deliveries WHERE notice_id = ? AND delivered_at IS NOT NULL", n.ID); got != 60-14 {
+			t.Errorf("delivered: got %d, want %d", got, 60-14)
 		}
 	})
 }
