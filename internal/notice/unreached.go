@@ -70,17 +70,18 @@ func (s *Service) Unreached(ctx context.Context, p *account.Principal, id int64,
 	}
 	lo, hi := db.SubtreeRange(root)
 	// The units of the subtree in path order (units_path), each one range
-	// of the deliveries' key in household order.
+	// of the deliveries' key in household order (CROSS JOIN: SQLite keeps
+	// that order whatever its statistics say).
 	q := `SELECT d.household_id, u.path, u.full_name, COALESCE(h.code, ''), h.address, COALESCE(hr.full_name, ''), h.flags, d.delivered_at, d.seen_at
-		FROM units u JOIN notice_deliveries d ON d.notice_id = ? AND d.unit_id = u.id
+		FROM units u CROSS JOIN notice_deliveries d
 		JOIN households h ON h.id = d.household_id
 		LEFT JOIN residents hr ON hr.id = h.head_resident_id
-		WHERE u.path >= ? AND u.path < ? AND d.acked_at IS NULL
+		WHERE u.path >= ? AND u.path < ? AND d.notice_id = ? AND d.unit_id = u.id AND d.acked_at IS NULL
 		AND (u.path > ? OR (u.path = ? AND d.household_id > ?))`
 	if !n.AckRequired {
 		q += " AND d.seen_at IS NULL"
 	}
-	rows, err := s.d.Query(ctx, q+" ORDER BY u.path, d.household_id LIMIT "+strconv.Itoa(limit+1), n.ID, lo, hi, afterPath, afterPath, afterID)
+	rows, err := s.d.Query(ctx, q+" ORDER BY u.path, d.household_id LIMIT "+strconv.Itoa(limit+1), lo, hi, n.ID, afterPath, afterPath, afterID)
 	if err != nil {
 		return Page[Unreached]{}, err
 	}
