@@ -3,6 +3,7 @@ package vntext
 import (
 	"slices"
 	"testing"
+	"unicode"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -91,6 +92,45 @@ func TestFoldedContains(t *testing.T) {
 	}
 }
 
+// The fast path agrees with Unicode's steps for every rune it could take
+// (and past them), alone and between letters and spaces, and for
+// Vietnamese precomposed and decomposed. Above foldTableSize every rune
+// takes the slow path.
+func TestFoldFastAgreesWithSlow(t *testing.T) {
+	fast := 0
+	for r := rune(0); r < 2*foldTableSize; r++ {
+		for _, s := range []string{string(r), "A" + string(r) + "b", "  " + string(r) + " Đ\u0301 ", "ệ" + string(r) + string(r)} {
+			if got, want := Fold(s), foldSlow(s); got != want {
+				t.Fatalf("Fold(%+q): got %+q, want %+q", s, got, want)
+			}
+		}
+		if _, ok := foldFast(string(r)); ok {
+			fast++
+		}
+	}
+	for _, s := range []string{
+		"Nguyễn Thị Thuỷ Tiên, số 12 đường Hoà Bình", "ĐỒNG KHỞI\tquận 1\n", "người  Huỳnh ",
+		"a\xffb", "Hòa\u00a0Bình", "ǅ", "straße", "Kelvin \u212a",
+	} {
+		for _, v := range []string{s, norm.NFD.String(s), norm.NFC.String(s)} {
+			if got, want := Fold(v), foldSlow(v); got != want {
+				t.Errorf("Fold(%+q): got %+q, want %+q", v, got, want)
+			}
+		}
+	}
+	// Every Vietnamese letter, upper and lower case, takes the fast path.
+	for _, r := range "aàáảãạăằắẳẵặâầấẩẫậeèéẻẽẹêềếểễệiìíỉĩịoòóỏõọôồốổỗộơờớởỡợuùúủũụưừứửữựyỳýỷỹỵđ" {
+		for _, c := range []rune{r, unicode.ToUpper(r)} {
+			if _, ok := foldFast(string(c)); !ok {
+				t.Errorf("%q: not on the fast path", c)
+			}
+		}
+	}
+	if fast < 128+134*2 {
+		t.Errorf("only %d runes on the fast path", fast)
+	}
+}
+
 // BenchmarkFold measures folding a typical full name with an address.
 // Run: go test -run=^$ -bench=Fold ./internal/vntext/
 func BenchmarkFold(b *testing.B) {
@@ -98,6 +138,17 @@ func BenchmarkFold(b *testing.B) {
 	b.SetBytes(int64(len(s)))
 	for b.Loop() {
 		Fold(s)
+	}
+}
+
+// BenchmarkFoldUnicodeSteps is the same input through the slow path
+// (foldSlow: ToLower, NFD, marks dropped, NFC), which Fold takes for text
+// outside Latin and Vietnamese.
+func BenchmarkFoldUnicodeSteps(b *testing.B) {
+	s := "Nguyễn Thị Thuỷ Tiên, số 12 đường Hoà Bình, phường Tân Định, TP. Hồ Chí Minh"
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		foldSlow(s)
 	}
 }
 

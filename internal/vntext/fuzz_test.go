@@ -44,6 +44,9 @@ func FuzzFold(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		got := Fold(s)
+		if slow := foldSlow(s); got != slow {
+			t.Fatalf("Fold(%+q): got %+q, want %+q (Unicode's steps)", s, got, slow)
+		}
 		if strings.ContainsFunc(got, unicode.IsMark) {
 			t.Fatalf("Fold(%+q): got %+q, want no combining marks", s, got)
 		}
