@@ -118,11 +118,14 @@ func benchRequestIntake(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	// Request k files at fixture point k×7919 mod len (7919 is prime, so
-	// every point in turn, scattered over the country).
-	desc := url.QueryEscape("Đèn đường trước nhà bị hỏng nhiều ngày, buổi tối rất tối, đề nghị sửa.")
+	// every point in turn, scattered over the country), with a description
+	// of its own from the search bench's words, streets and house numbers,
+	// so that its search postings land where varied text puts them.
 	form := []string{"Content-Type: application/x-www-form-urlencoded"}
 	err = writeRequests(intakeFile, len(points), func(k int) []byte {
 		p := points[k*7919%len(points)]
+		desc := url.QueryEscape(fmt.Sprintf("%s, %s trước nhà số %d đường %s nhiều ngày nay, đề nghị phường xử lý sớm.",
+			benchWords[k%len(benchWords)], benchWords[k*7%len(benchWords)], 1+k*13%300, benchStreets[k*3%len(benchStreets)]))
 		body := "api_key=" + apiKey.Key + "&service_code=gop_y_khac&description=" + desc +
 			"&lat=" + strconv.FormatFloat(p[1], 'f', 6, 64) + "&long=" + strconv.FormatFloat(p[0], 'f', 6, 64)
 		return rawRequest("POST", addr, "/open311/v2/requests.json", form, body)
