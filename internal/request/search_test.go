@@ -306,14 +306,7 @@ func TestSearchIndexFollowsChanges(t *testing.T) {
 		}
 		ids := func(p request.Page, err error) []int64 {
 			t.Helper()
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := []int64{}
-			for _, r := range p.Items {
-				out = append(out, r.ID)
-			}
-			return out
+			return pageIDs(t, p, err)
 		}
 		priv := false
 		a, err := f.svc.Submit(ctx, f.official, request.Input{TypeCode: "gop_y_khac", Description: "Cây đổ chắn hẻm Khánh Hội.", UnitID: f.to1.ID, OnBehalf: true, ReporterName: "Ông Ba"})
@@ -413,14 +406,7 @@ func TestSearchFollowsTypeRename(t *testing.T) {
 		find := func(q string) []int64 {
 			t.Helper()
 			p, err := f.svc.Queue(ctx, f.official, request.Filter{Query: q})
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := []int64{}
-			for _, r := range p.Items {
-				out = append(out, r.ID)
-			}
-			return out
+			return pageIDs(t, p, err)
 		}
 		var noise []int64
 		for i, desc := range []string{"Hát karaoke tới khuya.", "Máy khoan cả ngày.", "Loa kẹo kéo ngoài hẻm."} {
@@ -468,4 +454,18 @@ func TestSearchFollowsTypeRename(t *testing.T) {
 		}
 		checkIndex(t, d)
 	})
+}
+
+// pageIDs returns the ids of a page's requests, in order, failing the
+// test on err.
+func pageIDs(t testing.TB, p request.Page, err error) []int64 {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []int64{}
+	for _, r := range p.Items {
+		out = append(out, r.ID)
+	}
+	return out
 }
