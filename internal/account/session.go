@@ -87,16 +87,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		return nil, apperr.ErrUnauthenticated
 	}
 	h := hashToken(token)
-	var row sessionRow
-	var err error
-	if s.d.ReadsRoundTrip() {
-		row, err = s.lookupBatched(ctx, h)
-	} else {
-		var rows []sessionRow
-		if rows, err = lookupSessions(ctx, s.d, []string{h}); err == nil {
-			row = rows[0]
-		}
-	}
+	row, err := s.lookupBatched(ctx, h)
 	if err != nil {
 		return nil, err
 	}

@@ -239,12 +239,6 @@ func (d *DB) Ping(ctx context.Context) error {
 // Stats returns the read pool's statistics (exported as metrics).
 func (d *DB) Stats() sql.DBStats { return d.read.Stats() }
 
-// ReadsRoundTrip reports whether each read is a round trip to a database
-// server (PostgreSQL), so that concurrent readers gain by sharing one
-// statement; SQLite reads in-process, where sharing would only make
-// readers wait for each other.
-func (d *DB) ReadsRoundTrip() bool { return d.Dialect == Postgres }
-
 // SQL rewrites a portable query for the dialect: ? placeholders become $1…
 // on PostgreSQL. Queries are cached.
 func (d *DB) SQL(q string) string {
