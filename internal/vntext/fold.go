@@ -86,11 +86,15 @@ func FoldedContains(haystackFolded, query string) bool {
 
 // foldTable maps a rune below foldTableSize to what foldSlow makes of it
 // alone, when that is one ASCII byte (Vietnamese letters: "ệ" → 'e', "Đ" →
-// 'd') or nothing (a combining mark: foldDrop); 0 means "not that simple".
-// Built from foldSlow itself, so the fast path cannot disagree with it.
+// 'd'), nothing (a combining mark: foldDrop) or the rune itself (the
+// dashes, quotation marks and ellipsis of General Punctuation, which
+// phones type into Vietnamese text and one of the seeded service types
+// carries in its name: foldKeep); 0 means "not that simple". Built from
+// foldSlow itself, so the fast path cannot disagree with it.
 const (
-	foldTableSize = 0x2000 // Latin, combining marks, Latin Extended Additional
+	foldTableSize = 0x2070 // Latin, combining marks, Latin Extended Additional, General Punctuation
 	foldDrop      = 0xFF
+	foldKeep      = 0xFE
 )
 
 var foldTable = func() (t [foldTableSize]byte) {
@@ -103,6 +107,8 @@ var foldTable = func() (t [foldTableSize]byte) {
 			t[r] = foldDrop
 		case len(f) == 1 && f[0] > ' ' && f[0] < utf8.RuneSelf:
 			t[r] = f[0]
+		case r >= 0x2000 && f == string(r) && !unicode.IsLetter(r) && !unicode.IsMark(r):
+			t[r] = foldKeep
 		}
 	}
 	return t
@@ -133,10 +139,19 @@ func foldFast(s string) (string, bool) {
 			if r >= foldTableSize || foldTable[r] == 0 {
 				return "", false // also r == RuneError: invalid UTF-8
 			}
-			i += n
 			if c = foldTable[r]; c == foldDrop {
+				i += n
+				continue
+			} else if c == foldKeep {
+				if space {
+					b.WriteByte(' ')
+					space = false
+				}
+				b.WriteString(s[i : i+n])
+				i += n
 				continue
 			}
+			i += n
 		}
 		if space {
 			b.WriteByte(' ')

@@ -111,6 +111,7 @@ func TestFoldFastAgreesWithSlow(t *testing.T) {
 	for _, s := range []string{
 		"Nguyễn Thị Thuỷ Tiên, số 12 đường Hoà Bình", "ĐỒNG KHỞI\tquận 1\n", "người  Huỳnh ",
 		"a\xffb", "Hòa\u00a0Bình", "ǅ", "straße", "Kelvin \u212a",
+		"Góp ý – kiến nghị khác", "“Đèn” hỏng…", "a\u2013\u0301b", "\u2014\u00a0x\u2028",
 	} {
 		for _, v := range []string{s, norm.NFD.String(s), norm.NFC.String(s)} {
 			if got, want := Fold(v), foldSlow(v); got != want {
@@ -124,6 +125,12 @@ func TestFoldFastAgreesWithSlow(t *testing.T) {
 			if _, ok := foldFast(string(c)); !ok {
 				t.Errorf("%q: not on the fast path", c)
 			}
+		}
+	}
+	// So does the punctuation phones type into Vietnamese text.
+	for _, r := range "–—‘’“”…•" {
+		if _, ok := foldFast("Góp ý " + string(r) + " khác"); !ok {
+			t.Errorf("%q: not on the fast path", r)
 		}
 	}
 	if fast < 128+134*2 {
