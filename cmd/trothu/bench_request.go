@@ -39,6 +39,13 @@ type requestIntakeResult struct {
 	P99Ms          float64 `json:"p99_ms"`
 	Errors         int64   `json:"errors"`
 	DeadlineJobs   int     `json:"deadline_jobs"`
+	// The search postings are written by the background indexer, which
+	// runs during the measurement as in service: IndexBacklog requests were
+	// still queued when it ended, indexed IndexDrainSeconds later; Indexed
+	// requests have postings then (the bench fails unless all do).
+	IndexBacklog      int     `json:"index_backlog"`
+	IndexDrainSeconds float64 `json:"index_drain_seconds"`
+	Indexed           int     `json:"indexed"`
 	FloorPerSec    float64 `json:"floor_requests_per_sec"` // GET /healthz, same server, same clients
 	FloorP99Ms     float64 `json:"floor_p99_ms"`
 	Ratio          float64 `json:"ratio"` // measured ÷ floor
@@ -134,6 +141,12 @@ func benchRequestIntake(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 
+	// The search indexer runs as it does in service (app.Background).
+	ictx, stopIndexer := context.WithCancel(ctx)
+	indexerDone := make(chan struct{})
+	go func() { services.Requests.RunIndexer(ictx); close(indexerDone) }()
+	defer func() { stopIndexer(); <-indexerDone }()
+
 	res := requestIntakeResult{Scenario: "request-intake", Engine: string(d.Dialect), Clients: *clients, DurationSeconds: dur.Seconds()}
 	if !*cold {
 		// A running server has routed to these wards before: route every
@@ -191,6 +204,28 @@ func benchRequestIntake(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	res.DeadlineJobs = st.Pending
+	queued := func() (n int, err error) {
+		err = d.QueryRow(ctx, "SELECT COUNT(*) FROM request_index_queue").Scan(&n)
+		return n, err
+	}
+	if res.IndexBacklog, err = queued(); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	for n := res.IndexBacklog; n > 0; {
+		if time.Since(t0) > 10*time.Minute {
+			return fmt.Errorf("search index: %d requests still queued after 10 minutes", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+		if n, err = queued(); err != nil {
+			return err
+		}
+	}
+	res.IndexDrainSeconds = time.Since(t0).Seconds()
+	if err := d.QueryRow(ctx, "SELECT COUNT(DISTINCT request_id) FROM request_terms").Scan(&res.Indexed); err != nil {
+		return err
+	}
+	logf("search index: %d requests queued when the run ended, indexed %.2f s later; %d requests have postings", res.IndexBacklog, res.IndexDrainSeconds, res.Indexed)
 	if res.FloorPerSec > 0 {
 		res.Ratio = res.RequestsPerSec / res.FloorPerSec
 	}
@@ -198,6 +233,9 @@ func benchRequestIntake(ctx context.Context, args []string, stdout, stderr io.Wr
 		res.Requests, res.RequestsPerSec, res.P50Ms, res.P99Ms, res.Errors, run.FirstErrors, res.DeadlineJobs, res.Ratio, perRequest(runCPU, run), res.ClientCPUNsPerRequest)
 	if res.DeadlineJobs != res.Requests {
 		return fmt.Errorf("%d deadline jobs for %d requests filed, want one each", res.DeadlineJobs, res.Requests)
+	}
+	if res.Indexed != res.Requests {
+		return fmt.Errorf("%d requests have search postings, %d were filed", res.Indexed, res.Requests)
 	}
 	return printJSON(stdout, res)
 }

@@ -138,9 +138,11 @@ func (a *App) ImportEmbeddedBoundaries(ctx context.Context) error {
 	return nil
 }
 
-// Background runs the queue and housekeeping until ctx ends.
+// Background runs the job queue, the request search indexer and
+// housekeeping until ctx ends.
 func (a *App) Background(ctx context.Context) {
 	go a.Jobs.Run(ctx)
+	go a.Requests.RunIndexer(ctx)
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {

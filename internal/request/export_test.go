@@ -16,3 +16,11 @@ func SetTypeReindexBatch(n int) func() {
 	typeReindexBatch = n
 	return func() { typeReindexBatch = old }
 }
+
+// SetIndexBatch sets how many queued requests one indexer transaction
+// indexes, until the returned function restores it.
+func SetIndexBatch(n int) func() {
+	old := indexBatch
+	indexBatch = n
+	return func() { indexBatch = old }
+}

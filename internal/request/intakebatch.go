@@ -38,8 +38,8 @@ const intakeSetMax = 32
 // their acknowledge-deadline jobs. The resolve deadline is scheduled when
 // the request is acknowledged or its acknowledge deadline runs, whichever
 // comes first. The timeline's first entry ("created") is the request row
-// itself. The search postings of the whole batch go in one statement
-// (indexIntake).
+// itself. The search postings are left to the indexer: the batch's ids go
+// on its queue in one statement (queueIntake, indexer.go).
 func insertRequests(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
 	for start := 0; start < len(rows); start += intakeSetMax {
 		set := rows[start:min(start+intakeSetMax, len(rows))]
@@ -96,7 +96,7 @@ func insertRequests(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
 		raw, _ := json.Marshal(p)
 		js = append(js, jobs.New{Kind: jobDeadline, Key: fmt.Sprintf("%d:%s:%d", r.id, p.What, p.Due), Payload: string(raw), RunAt: db.Time(p.Due)})
 	}
-	if err := indexIntake(ctx, tx, rows); err != nil {
+	if err := queueIntake(ctx, tx, rows); err != nil {
 		return err
 	}
 	return jobs.EnqueueMany(ctx, tx, js)
@@ -152,7 +152,11 @@ func (s *Service) commitIntake(batch []*intakeReq) {
 			})
 			close(r.done)
 		}
+		s.wakeIndexer()
 		return
+	}
+	if err == nil {
+		s.wakeIndexer()
 	}
 	for _, r := range batch {
 		r.err = err

@@ -132,6 +132,8 @@ type Service struct {
 	intake  batch.Batcher[*intakeReq] // intakebatch.go
 	out     atomic.Pointer[delivery]  // notify.go
 	terr    atomic.Pointer[territory] // territory.go
+	// indexWake wakes the background indexer after intake (indexer.go).
+	indexWake chan struct{}
 }
 
 type locatorBox struct{ Locator }
@@ -153,7 +155,7 @@ func New(d *db.DB, areas *area.Service, cfg Config) *Service {
 	if cfg.NearbyWindow <= 0 {
 		cfg.NearbyWindow = 30 * 24 * time.Hour
 	}
-	s := &Service{d: d, areas: areas, cfg: cfg}
+	s := &Service{d: d, areas: areas, cfg: cfg, indexWake: make(chan struct{}, 1)}
 	s.intake = batch.Batcher[*intakeReq]{Run: s.commitIntake, MaxBatch: intakeBatchMax, MaxLeaders: intakeMaxLeaders}
 	s.cal.Store(cfg.Calendar)
 	return s

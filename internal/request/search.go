@@ -131,6 +131,10 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 	if !sc.ok || tq.id != 0 || forcePlan == "scan" {
 		return nil, nil
 	}
+	// The postings of requests filed a moment ago may still be queued.
+	if err := s.indexPending(ctx); err != nil {
+		return nil, err
+	}
 	timeCond, timeArgs := " AND created_at >= ?", []any{since}
 	if until > 0 {
 		timeCond, timeArgs = timeCond+" AND created_at < ?", append(timeArgs, until)

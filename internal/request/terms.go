@@ -1,12 +1,14 @@
 package request
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -77,15 +79,48 @@ type posting struct {
 }
 
 // insertPostings writes the postings of several requests, in statements
-// of at most 1,024 rows (4 parameters a row).
+// of at most 1,024 rows (4 parameters a row), in key order: the rows of
+// one word go to the same few index pages one after another. Statements
+// come in a few sizes, padded by repeating the last row, and skip rows
+// already there.
 func insertPostings(ctx context.Context, tx *db.Tx, ps []posting) error {
+	return writePostings(ctx, tx, ps, false)
+}
+
+// insertNewPostings is insertPostings for requests that have none (the
+// indexer's, which holds their ids): no conflict handling, which on
+// PostgreSQL makes every row a speculative insertion with a third WAL
+// record, and no padding — the rows go in statements of power-of-two
+// sizes.
+func insertNewPostings(ctx context.Context, tx *db.Tx, ps []posting) error {
+	return writePostings(ctx, tx, ps, true)
+}
+
+func writePostings(ctx context.Context, tx *db.Tx, ps []posting, fresh bool) error {
 	const maxRows = 1024
-	var rows [][4]any
-	flush := func() error {
-		if len(rows) == 0 {
-			return nil
+	type row struct {
+		term    string
+		created int64
+		id      int64
+		path    string
+	}
+	var all []row
+	for _, p := range ps {
+		for _, t := range p.terms {
+			all = append(all, row{t, p.created, p.id, p.path})
 		}
-		n := bucket(len(rows))
+	}
+	slices.SortFunc(all, func(a, b row) int {
+		return cmp.Or(strings.Compare(a.term, b.term), cmp.Compare(a.created, b.created), cmp.Compare(a.id, b.id))
+	})
+	for len(all) > 0 {
+		k := min(len(all), maxRows)
+		n := bucket(k)
+		if fresh {
+			for n = 1; 2*n <= k; n *= 2 {
+			}
+			k = n
+		}
 		var sb strings.Builder
 		sb.WriteString("INSERT INTO request_terms(term, created_at, request_id, unit_path) VALUES ")
 		args := make([]any, 0, 4*n)
@@ -94,25 +129,18 @@ func insertPostings(ctx context.Context, tx *db.Tx, ps []posting) error {
 				sb.WriteString(", ")
 			}
 			sb.WriteString("(?, ?, ?, ?)")
-			r := rows[min(i, len(rows)-1)] // padding repeats the last row
-			args = append(args, r[0], r[1], r[2], r[3])
+			r := all[min(i, k-1)] // padding repeats the last row
+			args = append(args, r.term, r.created, r.id, r.path)
 		}
-		sb.WriteString(" ON CONFLICT DO NOTHING")
-		rows = rows[:0]
-		_, err := tx.Exec(ctx, sb.String(), args...)
-		return err
-	}
-	for _, p := range ps {
-		for _, t := range p.terms {
-			rows = append(rows, [4]any{t, p.created, p.id, p.path})
-			if len(rows) == maxRows {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
+		if !fresh {
+			sb.WriteString(" ON CONFLICT DO NOTHING")
 		}
+		if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {
+			return err
+		}
+		all = all[k:]
 	}
-	return flush()
+	return nil
 }
 
 // deletePostings removes the postings of request id created at createdMs
@@ -171,6 +199,9 @@ func updateFolds(ctx context.Context, tx *db.Tx, folds []idFold) error {
 // current text, type and unit (after a re-route). The old postings are
 // found from the stored search_fold, at the unchanged creation time.
 func reindex(ctx context.Context, tx *db.Tx, id int64) error {
+	if err := unqueue(ctx, tx, id); err != nil {
+		return err
+	}
 	var desc, addr, typeName, path, old string
 	var created int64
 	if err := tx.QueryRow(ctx, `SELECT r.description, r.address, t.name, r.unit_path, r.search_fold, r.created_at
@@ -240,6 +271,9 @@ func (s *Service) runTypeReindex(ctx context.Context, tx *db.Tx, j jobs.Job) err
 // backdateTerms moves the postings of request id back by ms, with the
 // request's creation time (call it before the request row moves).
 func backdateTerms(ctx context.Context, tx *db.Tx, id, ms int64) error {
+	if err := unqueue(ctx, tx, id); err != nil {
+		return err
+	}
 	var fold, path string
 	var created int64
 	if err := tx.QueryRow(ctx, "SELECT search_fold, created_at, unit_path FROM requests WHERE id = ?", id).Scan(&fold, &created, &path); err != nil {
@@ -318,6 +352,11 @@ func (s *Service) Reindex(ctx context.Context, after int64, done func(last int64
 			return nil
 		}
 		err = s.d.Write(ctx, func(tx *db.Tx) error {
+			// Queued ones are indexed here: the indexer must not add
+			// their postings again.
+			if _, err := tx.Exec(ctx, "DELETE FROM request_index_queue WHERE request_id > ? AND request_id <= ?", after, rs[len(rs)-1].id); err != nil {
+				return err
+			}
 			ps := make([]posting, 0, len(rs))
 			var folds []idFold
 			for _, r := range rs {
