@@ -46,9 +46,9 @@ type requestIntakeResult struct {
 	IndexBacklog      int     `json:"index_backlog"`
 	IndexDrainSeconds float64 `json:"index_drain_seconds"`
 	Indexed           int     `json:"indexed"`
-	FloorPerSec    float64 `json:"floor_requests_per_sec"` // GET /healthz, same server, same clients
-	FloorP99Ms     float64 `json:"floor_p99_ms"`
-	Ratio          float64 `json:"ratio"` // measured ÷ floor
+	FloorPerSec       float64 `json:"floor_requests_per_sec"` // GET /healthz, same server, same clients
+	FloorP99Ms        float64 `json:"floor_p99_ms"`
+	Ratio             float64 `json:"ratio"` // measured ÷ floor
 	// ClientCPUNsPerRequest is the load generator's CPU per request of the
 	// intake run (it runs in a process of its own on the same machine).
 	ClientCPUNsPerRequest float64 `json:"client_cpu_ns_per_request"`
