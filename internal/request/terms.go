@@ -111,7 +111,10 @@ func writePostings(ctx context.Context, tx *db.Tx, ps []posting, fresh bool) err
 		}
 	}
 	slices.SortFunc(all, func(a, b row) int {
-		return cmp.Or(strings.Compare(a.term, b.term), cmp.Compare(a.created, b.created), cmp.Compare(a.id, b.id))
+		if c := strings.Compare(a.term, b.term); c != 0 {
+			return c
+		}
+		return cmp.Or(cmp.Compare(a.created, b.created), cmp.Compare(a.id, b.id))
 	})
 	for len(all) > 0 {
 		k := min(len(all), maxRows)
