@@ -144,3 +144,43 @@ func TestRerouteOfQueuedRequest(t *testing.T) {
 		checkIndex(t, d)
 	})
 }
+
+// TestIndexersOfTwoInstances: two instances' indexers and searches over
+// one queue write every posting once (on PostgreSQL each takes its ids
+// with SKIP LOCKED; a plain INSERT would fail on a posting written twice).
+func TestIndexersOfTwoInstances(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		defer request.SetIndexBatch(4)()
+		ctx := context.Background()
+		for i := range 60 {
+			if _, err := f.svc.Submit(ctx, f.official, request.Input{TypeCode: "gop_y_khac", Description: fmt.Sprintf("Hố ga số %d trên đường Lê Lợi mất nắp.", i), UnitID: f.to1.ID, OnBehalf: true, ReporterName: "Chú Bảy"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		other := request.New(d, f.areas, request.Config{Now: f.clk.Now})
+		other.SetLocator(box{})
+		rctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		for _, s := range []*request.Service{f.svc, other} {
+			wg.Add(2)
+			go func() { defer wg.Done(); s.RunIndexer(rctx) }()
+			go func() {
+				defer wg.Done()
+				if got := idsOf(t)(s.Queue(ctx, f.official, request.Filter{Query: "ho ga", Limit: 100})); len(got) != 60 {
+					t.Errorf("search while indexing: %d found, want 60", len(got))
+				}
+			}()
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for queued(t, d) > 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		wg.Wait()
+		if n := queued(t, d); n != 0 {
+			t.Fatalf("%d still queued", n)
+		}
+		checkIndex(t, d)
+	})
+}
