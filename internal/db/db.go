@@ -400,6 +400,22 @@ type querier interface {
 // Dialect returns the engine of the transaction.
 func (t *Tx) Dialect() Dialect { return t.db.Dialect }
 
+// SkipLocked is the clause that ends a SELECT of rows to take for work
+// (a queue): on PostgreSQL it locks the rows it returns and skips those
+// another transaction holds, so concurrent takers get different rows; on
+// SQLite it is empty, since the one writer runs one transaction at a time.
+func (t *Tx) SkipLocked() string {
+	if t.db.Dialect == Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
+// SharesCommits reports whether concurrent writes share one transaction
+// (SQLite's group commit), so that a long Write delays the writes that
+// commit with it: background work should then write in small pieces.
+func (d *DB) SharesCommits() bool { return d.gc != nil }
+
 // Exec runs a statement.
 func (t *Tx) Exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if st := t.stmts.get(ctx, t.q, q); st != nil {

@@ -82,10 +82,8 @@ func (s *Service) indexQueued(ctx context.Context, limit int) (int, error) {
 	var n int
 	err := s.d.Write(ctx, func(tx *db.Tx) error {
 		n = 0
-		take := "SELECT request_id FROM request_index_queue ORDER BY request_id LIMIT ?"
-		if tx.Dialect() == db.Postgres {
-			take += " FOR UPDATE SKIP LOCKED" // another instance is indexing those
-		}
+		// Ids another instance is indexing are skipped.
+		take := "SELECT request_id FROM request_index_queue ORDER BY request_id LIMIT ?" + tx.SkipLocked()
 		ids, err := db.Column[int64](tx.Query(ctx, "DELETE FROM request_index_queue WHERE request_id IN ("+take+") RETURNING request_id", limit))
 		if err != nil {
 			return err
@@ -170,8 +168,8 @@ func (s *Service) RunIndexer(ctx context.Context) {
 		// Full chunks in a row mean the queue grows faster than chunks
 		// drain it: every 8 of them, the chunk doubles.
 		size := min(indexChunk, indexBatch)
-		if s.d.Dialect == db.Postgres {
-			size = indexBatch // its own transaction: intake does not wait for it
+		if !s.d.SharesCommits() {
+			size = indexBatch // intake does not wait for it
 		}
 		for full := 1; ; full++ {
 			n, err := s.indexQueued(ctx, size)
