@@ -381,7 +381,6 @@ func (s *Service) Submit(ctx context.Context, p *account.Principal, in Input) (R
 			in.Description, in.Address, in.Lat, in.Lon, string(attrJSON), fold, nullID(reporterID), name, phone, b2i(in.Anonymous), channel, nullID(filedBy),
 			db.Millis(ackDue), db.Millis(resolveDue), db.Millis(now), db.Millis(now)},
 		token: token, photos: in.Photos, reporter: reporterID, at: db.Millis(now), ackDue: db.Millis(ackDue),
-		path: rt.UnitPath, fold: fold,
 	}
 	// Concurrent submissions share a transaction and set-based statements
 	// (intakebatch.go); this returns once the request is durably written.

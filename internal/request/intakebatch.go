@@ -18,9 +18,7 @@ type intakeRow struct {
 	reporter int64
 	at       int64 // created_at
 	ackDue   int64
-	path     string // unit_path, for the search postings
-	fold     string // search_fold, whose words are posted
-	id       int64  // set once written
+	id       int64 // set once written
 }
 
 const intakeCols = `token, type_id, ward_id, unit_id, unit_path, org_kind, agency, status, priority, public,
