@@ -13,16 +13,17 @@ import (
 // adds the request's id to request_index_queue (one small row), and the
 // indexer writes the postings of many queued requests at once, sorted by
 // term, in transactions of their own. Postings were half of the SQLite
-// writer's work per filed request, and most of PostgreSQL's: written per
-// intake batch, each commit rewrote the tail page of every word the batch
-// used; written for hundreds of requests at once, each such page is
-// written once for all of them.
+// writer's work per filed request, and most of PostgreSQL's; out of the
+// intake transaction they no longer hold up the answer to the resident,
+// and on PostgreSQL they go in as plain INSERTs (docs/BENCHMARKS.md).
 //
 // A search misses nothing: before it reads the postings it indexes every
 // request queued when it began (indexPending). The queue is a table, so a
 // request committed just before a crash is indexed after the restart.
-// Several instances may index at once: on PostgreSQL each takes its ids
-// with SKIP LOCKED, and postings are written idempotently.
+// Several instances may index at once: each takes different ids (SKIP
+// LOCKED on PostgreSQL), and whatever else writes a queued request's
+// postings takes it off the queue first (unqueue, Reindex), so every
+// posting is written once.
 
 // indexBatch is the number of queued requests one indexer transaction
 // indexes at most (a variable for tests); the background indexer takes
