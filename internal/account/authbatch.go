@@ -3,11 +3,13 @@ package account
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/trothu/trothu/internal/apperr"
 	"github.com/trothu/trothu/internal/db"
 )
 
@@ -29,9 +31,13 @@ const authQuery = `SELECT s.id_hash, s.account_id, s.expires_at, s.last_seen_at,
 	LEFT JOIN role_grants g ON g.account_id = s.account_id LEFT JOIN units u ON u.id = g.unit_id
 	WHERE s.id_hash `
 
-// lookupSessions reads the sessions of hashes in one statement and returns
-// them in the same order (found false for an unknown hash).
-func lookupSessions(ctx context.Context, d *db.DB, hashes []string) ([]sessionRow, error) {
+// queryFunc runs a read: db.DB.QueryKeyed, or db.Tx.Query inside a write.
+type queryFunc func(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+
+// lookupSessions reads the sessions of at most authBatchMax hashes in one
+// statement and returns them in the same order (found false for an unknown
+// hash).
+func lookupSessions(ctx context.Context, query queryFunc, hashes []string) ([]sessionRow, error) {
 	out := make([]sessionRow, len(hashes))
 	at := make(map[string]int, len(hashes))
 	var q strings.Builder
@@ -61,7 +67,7 @@ func lookupSessions(ctx context.Context, d *db.DB, hashes []string) ([]sessionRo
 	}
 	// No ORDER BY: the grants are sorted here, which spares the database
 	// a sorter on every request.
-	rows, err := d.QueryKeyed(ctx, q.String(), args...) // by token hash and ids only
+	rows, err := query(ctx, q.String(), args...) // by token hash and ids only
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
@@ -148,7 +154,7 @@ func (s *Service) readSessions(batch []*authReq) {
 		hashes[i] = r.hash
 	}
 	// The batch outlives any one caller's request.
-	rows, err := lookupSessions(context.Background(), s.d, hashes)
+	rows, err := lookupSessions(context.Background(), s.d.QueryKeyed, hashes)
 	for i, r := range batch {
 		if err != nil {
 			r.err = err
@@ -157,4 +163,55 @@ func (s *Service) readSessions(batch []*authReq) {
 		}
 		close(r.done)
 	}
+}
+
+// AuthenticateTx authenticates tokens as Authenticate does, inside tx: for
+// a batch that folds authentication into a write of its own (the notice
+// room's acknowledgements on SQLite, where the single writer reads the
+// sessions from its own page cache, which no commit empties, while a
+// reader starts from an empty one after every commit). It returns a
+// principal or an error for each token, in order; err is a failure of the
+// whole batch. Sessions due for a last-seen write are written in tx.
+func (s *Service) AuthenticateTx(ctx context.Context, tx *db.Tx, tokens []string) (ps []*Principal, errs []error, err error) {
+	ps, errs = make([]*Principal, len(tokens)), make([]error, len(tokens))
+	hashes := make([]string, 0, len(tokens))
+	at := make([]int, 0, len(tokens)) // token index of hashes[k]
+	for i, t := range tokens {
+		if len(t) != tokenLen {
+			errs[i] = apperr.ErrUnauthenticated
+			continue
+		}
+		hashes, at = append(hashes, hashToken(t)), append(at, i)
+	}
+	nowMs := db.Millis(s.now())
+	var touch []any
+	for start := 0; start < len(hashes); start += authBatchMax {
+		end := min(start+authBatchMax, len(hashes))
+		rows, err := lookupSessions(ctx, tx.Query, hashes[start:end])
+		if err != nil {
+			return nil, nil, err
+		}
+		for k := range rows {
+			i, h := at[start+k], hashes[start+k]
+			var due bool
+			ps[i], due, errs[i] = s.checkSession(&rows[k], h, nowMs)
+			if due {
+				touch = append(touch, h)
+			}
+		}
+	}
+	if len(touch) == 0 {
+		return ps, errs, nil
+	}
+	// Padded to a power of two by repeating the last hash: a handful of
+	// statement texts.
+	for n := db.KeyedSize(len(touch), 1<<20); len(touch) < n; {
+		touch = append(touch, touch[len(touch)-1])
+	}
+	_, err = tx.Exec(ctx, "UPDATE sessions SET last_seen_at = ? WHERE last_seen_at < ? AND id_hash IN (?"+strings.Repeat(", ?", len(touch)-1)+")",
+		append([]any{nowMs, nowMs}, touch...)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("session last seen: %w", err)
+	}
+	return ps, errs, nil
 }

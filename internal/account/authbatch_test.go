@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/trothu/trothu/internal/apperr"
 	"github.com/trothu/trothu/internal/db"
@@ -68,7 +69,7 @@ func TestAuthenticateConcurrent(t *testing.T) {
 
 		// One statement for several hashes, some repeated, one unknown.
 		h := func(i int) string { return hashToken(users[i].token) }
-		rows, err := lookupSessions(ctx, d, []string{h(2), hashToken(unknown), h(1), h(2), h(5)})
+		rows, err := lookupSessions(ctx, d.QueryKeyed, []string{h(2), hashToken(unknown), h(1), h(2), h(5)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,4 +88,105 @@ func TestAuthenticateConcurrent(t *testing.T) {
 			t.Error("the same token twice shares one grants slice")
 		}
 	})
+}
+
+// AuthenticateTx, which a batch of acknowledgements runs inside its own
+// write, answers every token as Authenticate does — valid, unknown,
+// malformed, signed out, idle, expired, disabled — and writes last_seen_at
+// in the transaction when it is due, and only then.
+func TestAuthenticateTxAgreesWithAuthenticate(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		official := f.account("0933000111", "Đặng Cán Bộ", RoleOfficial, wardA, RoleGroupHead, kp4)
+		f.account("0933000112", "Người Bị Khoá", RoleOfficial, wardB)
+		f.account("0933000113", "Người Đăng Xuất", RoleOfficial, wardB)
+		f.account("0933000114", "Người Vắng Lâu", RoleOfficial, wardB)
+		idle, _ := f.signIn("0933000114", SessionWeb)
+		f.clock.Advance(14*24*time.Hour + time.Minute) // idle's 14 days are over
+		valid, _ := f.signIn("0933000111", SessionWeb)
+		disabled, _ := f.signIn("0933000112", SessionAPI)
+		out, pOut := f.signIn("0933000113", SessionWeb)
+		if err := f.s.SignOut(ctx, pOut); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, "UPDATE accounts SET disabled = 1 WHERE phone = ?", "+84933000112")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		tokens := []string{valid.Token, "", "short", valid.Token[:42] + "~", disabled.Token, out.Token, idle.Token, valid.Token}
+		check := func(when string) {
+			t.Helper()
+			var ps []*Principal
+			var errs []error
+			if err := d.Write(ctx, func(tx *db.Tx) (err error) {
+				ps, errs, err = f.s.AuthenticateTx(ctx, tx, tokens)
+				return err
+			}); err != nil {
+				t.Fatalf("%s: %v", when, err)
+			}
+			for i, tok := range tokens {
+				want, wantErr := f.s.Authenticate(ctx, tok)
+				if (errs[i] == nil) != (wantErr == nil) || errs[i] != nil && errs[i].Error() != wantErr.Error() {
+					t.Errorf("%s: token %d: got error %v, Authenticate says %v", when, i, errs[i], wantErr)
+					continue
+				}
+				if wantErr != nil {
+					if ps[i] != nil {
+						t.Errorf("%s: token %d: a principal with error %v", when, i, errs[i])
+					}
+					continue
+				}
+				if fmt.Sprint(*ps[i]) != fmt.Sprint(*want) {
+					t.Errorf("%s: token %d: got %+v, Authenticate says %+v", when, i, *ps[i], *want)
+				}
+			}
+		}
+		check("fresh")
+		ps, errs, err := authTx(ctx, d, f.s, tokens...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range tokens {
+			if valid := i == 0 || i == len(tokens)-1; valid != (errs[i] == nil) || !valid && apperr.CodeOf(errs[i]) != apperr.Unauthenticated {
+				t.Errorf("token %d: got %v, want valid %v (else Unauthenticated)", i, errs[i], valid)
+			}
+		}
+		if ps[0] == nil || ps[0].AccountID != official.ID || len(ps[0].Grants) != 2 || ps[7] == nil || ps[7].AccountID != official.ID {
+			t.Fatalf("valid token: got %+v and %+v; want account %d with 2 grants", ps[0], ps[7], official.ID)
+		}
+
+		// last_seen_at: untouched within the minute, written after it.
+		seen := f.lastSeen(valid.Token)
+		f.clock.Advance(30 * time.Second)
+		if _, _, err := authTx(ctx, d, f.s, valid.Token); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.lastSeen(valid.Token); got != seen {
+			t.Fatalf("after 30 s: last seen moved from %d to %d", seen, got)
+		}
+		f.clock.Advance(31 * time.Second)
+		if _, _, err := authTx(ctx, d, f.s, valid.Token, valid.Token); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.lastSeen(valid.Token); got != db.Millis(f.clock.Now()) {
+			t.Fatalf("after 61 s: got last seen %d, want %d", got, db.Millis(f.clock.Now()))
+		}
+		// Past the web session's 30 days: expired for both.
+		f.clock.Advance(31 * 24 * time.Hour)
+		check("expired")
+		if _, errs, _ := authTx(ctx, d, f.s, valid.Token); apperr.CodeOf(errs[0]) != apperr.Unauthenticated {
+			t.Fatalf("expired token: got %v, want Unauthenticated", errs[0])
+		}
+	})
+}
+
+func authTx(ctx context.Context, d *db.DB, s *Service, tokens ...string) (ps []*Principal, errs []error, err error) {
+	err = d.Write(ctx, func(tx *db.Tx) (err error) {
+		ps, errs, err = s.AuthenticateTx(ctx, tx, tokens)
+		return err
+	})
+	return ps, errs, err
 }

@@ -91,21 +91,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	if err != nil {
 		return nil, err
 	}
-	if !row.found {
-		return nil, apperr.ErrUnauthenticated
+	nowMs := db.Millis(s.now())
+	p, touch, err := s.checkSession(&row, h, nowMs)
+	if err != nil {
+		return nil, err
 	}
-	p := &row.p
-	p.SessionID = h
-	expires, lastSeen, disabled := row.expires, row.lastSeen, row.disabled
-	now := s.now()
-	nowMs := db.Millis(now)
-	if disabled {
-		return nil, errDisabled
-	}
-	if expires <= nowMs || lastSeen+s.cfg.IdleTimeout.Milliseconds() <= nowMs {
-		return nil, errSessionExpired
-	}
-	if nowMs-lastSeen >= lastSeenEvery.Milliseconds() {
+	if touch {
 		err := s.d.Write(ctx, func(tx *db.Tx) error {
 			_, err := tx.Exec(ctx, "UPDATE sessions SET last_seen_at = ? WHERE id_hash = ? AND last_seen_at < ?", nowMs, h, nowMs)
 			return err
@@ -117,6 +108,24 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		}
 	}
 	return p, nil
+}
+
+// checkSession applies Authenticate's rules to the session read for hash
+// h at nowMs: it returns the principal, and touch true when last_seen_at
+// is due to be written (at most once a minute per session).
+func (s *Service) checkSession(row *sessionRow, h string, nowMs int64) (p *Principal, touch bool, err error) {
+	if !row.found {
+		return nil, false, apperr.ErrUnauthenticated
+	}
+	if row.disabled {
+		return nil, false, errDisabled
+	}
+	if row.expires <= nowMs || row.lastSeen+s.cfg.IdleTimeout.Milliseconds() <= nowMs {
+		return nil, false, errSessionExpired
+	}
+	p = &row.p
+	p.SessionID = h
+	return p, nowMs-row.lastSeen >= lastSeenEvery.Milliseconds(), nil
 }
 
 // principal loads the principal of a session just created.

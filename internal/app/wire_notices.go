@@ -28,6 +28,6 @@ func (a *App) wireNotices(ctx context.Context) error {
 			pub = p
 		}
 	}
-	a.Notices = notice.New(a.DB, a.Areas, a.Jobs, notice.Config{Now: a.Now, Logger: a.Log, Publisher: pub, Notify: nt})
+	a.Notices = notice.New(a.DB, a.Areas, a.Jobs, notice.Config{Now: a.Now, Logger: a.Log, Publisher: pub, Notify: nt, Sessions: a.Accounts})
 	return a.Notices.ScheduleDigest(ctx)
 }

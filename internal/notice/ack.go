@@ -93,30 +93,62 @@ func (s *Service) Ack(ctx context.Context, p *account.Principal, noticeID int64)
 	if p == nil {
 		return Delivery{}, apperr.ErrUnauthenticated
 	}
-	if p.ResidentID == 0 {
-		return Delivery{}, errNoticeNotFound()
+	d, _, err := s.ack(ctx, &ackReq{noticeID: noticeID, p: p})
+	return d, err
+}
+
+// AckToken is Ack for the session of token. On SQLite the session is
+// authenticated by the acknowledgement's own batch, inside its write
+// (Config.Sessions.AuthenticateTx): the single writer reads it from a page
+// cache that no commit empties, where a reader starts from an empty one
+// after every commit, and the request goes through one batch instead of
+// two. On PostgreSQL, where that made acknowledgements slower (the two
+// batches run side by side on two connections), it authenticates first,
+// as every other request does. It returns the principal the session signs
+// in; a nil principal means authentication failed, and err is then what
+// account.Service.Authenticate returns for the token.
+func (s *Service) AckToken(ctx context.Context, token string, noticeID int64) (Delivery, *account.Principal, error) {
+	if s.cfg.Sessions == nil {
+		return Delivery{}, nil, errors.New("notice: AckToken without Config.Sessions")
+	}
+	if !s.d.SharesCommits() {
+		p, err := s.cfg.Sessions.Authenticate(ctx, token)
+		if err != nil {
+			return Delivery{}, nil, err
+		}
+		d, err := s.Ack(ctx, p, noticeID)
+		return d, p, err
+	}
+	return s.ack(ctx, &ackReq{noticeID: noticeID, token: token})
+}
+
+func (s *Service) ack(ctx context.Context, req *ackReq) (Delivery, *account.Principal, error) {
+	if req.p != nil && req.p.ResidentID == 0 {
+		return Delivery{}, req.p, errNoticeNotFound()
 	}
 	// The batch finds the household itself: one read transaction less on
 	// the common path, where the acknowledgement is new.
-	req := &ackReq{noticeID: noticeID, resident: p.ResidentID, p: p, now: db.Millis(s.cfg.Now()), done: make(chan ackRes, 1)}
+	req.now, req.done = db.Millis(s.cfg.Now()), make(chan ackRes, 1)
 	s.acks.Add(req)
 	res := <-req.done
+	p := res.p
 	if res.err != nil {
-		return Delivery{}, res.err
+		return Delivery{}, p, res.err
 	}
 	if res.changed {
-		s.householdChanged(ctx, res.d.HouseholdID, noticeID)
-		s.reachChanged(noticeID)
-		return res.d, nil
+		s.householdChanged(ctx, res.d.HouseholdID, req.noticeID)
+		s.reachChanged(req.noticeID)
+		return res.d, p, nil
 	}
 	h, ok, err := s.householdOf(ctx, p)
 	if err != nil {
-		return Delivery{}, err
+		return Delivery{}, p, err
 	}
 	if !ok {
-		return Delivery{}, errNoticeNotFound()
+		return Delivery{}, p, errNoticeNotFound()
 	}
-	return delivery(ctx, s.d, noticeID, h)
+	d, err := delivery(ctx, s.d, req.noticeID, h)
+	return d, p, err
 }
 
 // ProxyAck records that an official told the household in person ("đã
@@ -186,11 +218,12 @@ func (s *Service) markSeen(ctx context.Context, noticeID int64, h household) err
 	return err
 }
 
-// ackReq is one member's acknowledgement waiting for its batch.
+// ackReq is one member's acknowledgement waiting for its batch: of p, or
+// of the session of token, which the batch authenticates (AckToken).
 type ackReq struct {
 	noticeID int64
-	resident int64 // the member's resident id: the batch finds the household
-	p        *account.Principal
+	p        *account.Principal // the batch finds p's household from p.ResidentID
+	token    string
 	now      int64
 	done     chan ackRes
 }
@@ -198,6 +231,7 @@ type ackReq struct {
 type ackRes struct {
 	d       Delivery
 	changed bool
+	p       *account.Principal // nil when the token did not authenticate
 	err     error
 }
 
@@ -212,25 +246,96 @@ const ackBatchMax = 256
 // statement (db.WriteEach: on PostgreSQL each statement a transaction of
 // its own, since acknowledgements are independent of each other; on
 // SQLite one group commit). The first acknowledgement of a household
-// wins: a repeated one changes nothing and reports changed false.
+// wins: a repeated one changes nothing and reports changed false. A batch
+// with tokens to authenticate (AckToken, SQLite only) reads their sessions
+// in the same group commit first; a token that does not authenticate
+// fails its own request only.
 func (s *Service) commitAcks(batch []*ackReq) {
 	ctx := context.Background() // the batch outlives any one caller's request
 	res := make([]ackRes, len(batch))
-	var stmts []db.Statement
-	for start := 0; start < len(batch); start += ackSetMax {
-		end := min(start+ackSetMax, len(batch))
-		stmts = append(stmts, ackSet(batch[start:end], res[start:end]))
+	var tokens []string
+	var byToken []int // batch index of tokens[k]
+	for i, r := range batch {
+		res[i].p = r.p
+		if r.p == nil {
+			tokens, byToken = append(tokens, r.token), append(byToken, i)
+		}
 	}
-	for k, err := range s.d.WriteEach(ctx, stmts) {
+	todo, out := make([]*ackReq, 0, len(batch)), make([]*ackRes, 0, len(batch))
+	failAll := func(err error) {
+		for i := range res {
+			res[i].err = err
+		}
+	}
+	if len(tokens) > 0 {
+		// SQLite (AckToken): the writer authenticates the sessions in the
+		// group commit that records the acknowledgements.
+		err := s.d.Write(ctx, func(tx *db.Tx) error {
+			ps, errs, err := s.cfg.Sessions.AuthenticateTx(ctx, tx, tokens)
+			if err != nil {
+				return err
+			}
+			for k, i := range byToken {
+				batch[i].p, res[i].p, res[i].err = ps[k], ps[k], errs[k]
+				if errs[k] == nil && ps[k].ResidentID == 0 {
+					res[i].err = errNoticeNotFound()
+				}
+			}
+			todo, out = todo[:0], out[:0]
+			for i, r := range batch {
+				if res[i].err == nil {
+					todo, out = append(todo, r), append(out, &res[i])
+				}
+			}
+			for _, st := range ackStatements(todo, out) {
+				if err := runStatement(ctx, tx, st); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		if err != nil {
-			for i := k * ackSetMax; i < min((k+1)*ackSetMax, len(batch)); i++ {
-				res[i] = ackRes{err: err}
+			failAll(err)
+		}
+	} else {
+		for i, r := range batch {
+			todo, out = append(todo, r), append(out, &res[i])
+		}
+		for k, err := range s.d.WriteEach(ctx, ackStatements(todo, out)) {
+			if err != nil {
+				for _, r := range out[k*ackSetMax : min((k+1)*ackSetMax, len(out))] {
+					r.err = err
+				}
 			}
 		}
 	}
 	for i, r := range batch {
 		r.done <- res[i]
 	}
+}
+
+// ackStatements returns the statements that record batch, ackSetMax to a
+// statement, filling out (one per request) from their rows.
+func ackStatements(batch []*ackReq, out []*ackRes) []db.Statement {
+	var stmts []db.Statement
+	for start := 0; start < len(batch); start += ackSetMax {
+		end := min(start+ackSetMax, len(batch))
+		stmts = append(stmts, ackSet(batch[start:end], out[start:end]))
+	}
+	return stmts
+}
+
+// runStatement runs st inside tx and reads its rows.
+func runStatement(ctx context.Context, tx *db.Tx, st db.Statement) error {
+	rows, err := tx.Query(ctx, st.Query, st.Args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := st.Rows(rows); err != nil {
+		return err
+	}
+	return errors.Join(rows.Err(), rows.Close())
 }
 
 // ackSetMax bounds one set-based UPDATE (and so the distinct statement
@@ -244,7 +349,7 @@ const ackSetMax = 32
 // database pays for. When two members of one household are in the same
 // set, the household is acknowledged once (by either) and the other finds
 // it already done.
-func ackSet(batch []*ackReq, res []ackRes) db.Statement {
+func ackSet(batch []*ackReq, res []*ackRes) db.Statement {
 	type key struct{ notice, account int64 }
 	first := make(map[key]int, len(batch)) // which request an acknowledgement by (notice, account) answers
 	var q strings.Builder
@@ -261,7 +366,7 @@ func ackSet(batch []*ackReq, res []ackRes) db.Statement {
 		} else {
 			q.WriteString(", (?, ?, ?, ?, ?)")
 		}
-		args = append(args, r.noticeID, r.resident, r.now, r.p.AccountID, r.p.Name)
+		args = append(args, r.noticeID, r.p.ResidentID, r.now, r.p.AccountID, r.p.Name)
 		if _, dup := first[key{r.noticeID, r.p.AccountID}]; !dup {
 			first[key{r.noticeID, r.p.AccountID}] = i
 		}
@@ -286,7 +391,7 @@ func ackSet(batch []*ackReq, res []ackRes) db.Statement {
 				return err
 			}
 			if i, ok := first[key{nid, d.AckedBy}]; ok {
-				res[i] = ackRes{d: d, changed: true}
+				res[i].d, res[i].changed = d, true
 			}
 		}
 		return nil

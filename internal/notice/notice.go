@@ -17,7 +17,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"github.com/trothu/trothu/internal/batch"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -27,6 +26,7 @@ import (
 	"github.com/trothu/trothu/internal/account"
 	"github.com/trothu/trothu/internal/apperr"
 	"github.com/trothu/trothu/internal/area"
+	"github.com/trothu/trothu/internal/batch"
 	"github.com/trothu/trothu/internal/db"
 	"github.com/trothu/trothu/internal/jobs"
 	"github.com/trothu/trothu/internal/notify"
@@ -62,6 +62,14 @@ type Config struct {
 	Publisher       Publisher       // nil: no realtime events
 	Notify          *notify.Service // nil: in-app inbox only
 	SendConcurrency int             // channel sends at once per job; default 8
+	Sessions        Sessions        // nil: AckToken is unavailable
+}
+
+// Sessions authenticates session tokens (account.Service): one at a time,
+// or a batch of acknowledgements' inside their write transaction.
+type Sessions interface {
+	Authenticate(ctx context.Context, token string) (*account.Principal, error)
+	AuthenticateTx(ctx context.Context, tx *db.Tx, tokens []string) ([]*account.Principal, []error, error)
 }
 
 // Service is the notice room. It is safe for concurrent use.

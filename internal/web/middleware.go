@@ -20,6 +20,7 @@ const (
 	keyPrincipal
 	keyLang
 	keyRoute
+	keyDeferredAuth
 )
 
 const sessionCookie = "trothu_session"
@@ -125,29 +126,83 @@ func securityHeaders(next http.Handler) http.Handler {
 
 // authenticate loads the principal from a bearer token or the session
 // cookie. A bad cookie is cleared and the request goes on anonymous; a bad
-// bearer token is an error, since an API client should know.
+// bearer token is an error, since an API client should know. A request
+// whose handler authenticates inside its own batch (authDeferred) goes on
+// with the token instead.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, bearer := "", false
-		if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-			token, bearer = strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")), true
-		} else if c, err := r.Cookie(sessionCookie); err == nil {
-			token = c.Value
-		}
-		if token != "" {
-			p, err := s.accounts.Authenticate(r.Context(), token)
-			switch {
-			case err == nil:
-				r = r.WithContext(context.WithValue(r.Context(), keyPrincipal, p))
-			case bearer:
-				s.apiError(w, r, err)
+		if authDeferred(r) {
+			if t := tokenOf(r); t.token != "" {
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyDeferredAuth, t)))
 				return
-			default:
-				s.clearSessionCookie(w)
 			}
 		}
-		next.ServeHTTP(w, r)
+		if r, ok := s.authRequest(w, r); ok {
+			next.ServeHTTP(w, r)
+		}
 	})
+}
+
+// requestToken is the session token a request carries.
+type requestToken struct {
+	token  string
+	bearer bool // Authorization: Bearer, not the cookie
+}
+
+func tokenOf(r *http.Request) requestToken {
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		return requestToken{strings.TrimSpace(strings.TrimPrefix(h, "Bearer ")), true}
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		return requestToken{token: c.Value}
+	}
+	return requestToken{}
+}
+
+// authRequest is authenticate's work: it returns r with its principal, or
+// ok false once it has answered a bad bearer token.
+func (s *Server) authRequest(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	t := tokenOf(r)
+	if t.token == "" {
+		return r, true
+	}
+	p, err := s.accounts.Authenticate(r.Context(), t.token)
+	return s.authenticated(w, r, t, p, err)
+}
+
+// authenticated applies the outcome of authenticating t.
+func (s *Server) authenticated(w http.ResponseWriter, r *http.Request, t requestToken, p *account.Principal, err error) (*http.Request, bool) {
+	switch {
+	case err == nil:
+		return r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)), true
+	case t.bearer:
+		s.apiError(w, r, err)
+		return r, false
+	default:
+		s.clearSessionCookie(w)
+		return r, true
+	}
+}
+
+// authDeferred reports whether r's handler authenticates its session
+// itself: POST /api/v1/notices/{id}/ack, where the acknowledgement's batch
+// reads the session inside its own write (notice.Service.AckToken).
+func authDeferred(r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/api/v1/notices/")
+	if !ok {
+		return false
+	}
+	id, ok := strings.CutSuffix(rest, "/ack")
+	return ok && id != "" && !strings.Contains(id, "/")
+}
+
+// deferredToken returns the token authenticate left to r's handler.
+func deferredToken(r *http.Request) (requestToken, bool) {
+	t, ok := r.Context().Value(keyDeferredAuth).(requestToken)
+	return t, ok
 }
 
 func principalOf(r *http.Request) *account.Principal {

@@ -1,5 +1,12 @@
 package web
 
+import (
+	"net/http"
+
+	"github.com/trothu/trothu/internal/apperr"
+	"github.com/trothu/trothu/internal/notice"
+)
+
 // noticeRoutes registers the announcement pages, their JSON API and the
 // service worker that shows Web Push notifications.
 func (s *Server) noticeRoutes() {
@@ -30,7 +37,7 @@ func (s *Server) noticeRoutes() {
 	s.api("GET", "/notices", s.apiNoticeList)
 	s.api("GET", "/notices/inbox", s.apiNoticeInbox)
 	s.api("GET", "/notices/{id}", apiByID(s, s.notices.Get))
-	s.api("POST", "/notices/{id}/ack", apiByID(s, s.notices.Ack)) // no body: the signed-in member's household
+	s.api("POST", "/notices/{id}/ack", s.apiNoticeAck) // no body: the signed-in member's household
 	s.api("POST", "/notices/{id}/notes", s.apiNoticeNote)
 	s.api("POST", "/notices/{id}/attachments", s.apiNoticeAttach)
 	s.api("POST", "/notices/{id}/households/{hid}/ack", s.apiNoticeProxyAck)
@@ -42,4 +49,45 @@ func (s *Server) noticeRoutes() {
 	s.api("GET", "/me/notify-prefs", s.apiNotifyPrefs)
 	s.api("PUT", "/me/notify-prefs", s.apiNotifyPrefsSet)
 	s.api("POST", "/me/email", s.apiMeEmail)
+}
+
+// apiNoticeAck acknowledges a notice for the signed-in member's household.
+// Its session is authenticated by the acknowledgement's batch
+// (authDeferred); a failed authentication is answered as the
+// authenticate middleware answers it.
+func (s *Server) apiNoticeAck(w http.ResponseWriter, r *http.Request) {
+	id, err := apiPathID(r, "id")
+	t, deferred := deferredToken(r)
+	if deferred {
+		if err != nil {
+			// Answer as if authenticated first: a bad token before a bad id.
+			if r, ok := s.authRequest(w, r); ok {
+				s.apiError(w, r, err)
+			}
+			return
+		}
+		d, p, err := s.notices.AckToken(r.Context(), t.token, id)
+		if p == nil {
+			// Authentication failed: a bearer token's error, or a cleared
+			// cookie and an anonymous request.
+			if r, ok := s.authenticated(w, r, t, nil, err); ok {
+				s.apiError(w, r, apperr.ErrUnauthenticated)
+			}
+			return
+		}
+		if err != nil {
+			s.apiError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, d)
+		return
+	}
+	var d notice.Delivery
+	if err == nil {
+		if d, err = s.notices.Ack(r.Context(), principalOf(r), id); err == nil {
+			writeJSON(w, http.StatusOK, d)
+			return
+		}
+	}
+	s.apiError(w, r, err)
 }
