@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/trothu/trothu/internal/apperr"
@@ -214,4 +215,30 @@ func (s *Service) AuthenticateTx(ctx context.Context, tx *db.Tx, tokens []string
 		return nil, nil, fmt.Errorf("session last seen: %w", err)
 	}
 	return ps, errs, nil
+}
+
+// SessionHash returns what sessions are stored under for token (their
+// id_hash), or ok false for a token that cannot be one.
+func SessionHash(token string) (hash string, ok bool) {
+	if len(token) != tokenLen {
+		return "", false
+	}
+	return hashToken(token), true
+}
+
+// FreshSessionJoin returns the joins that find, for the session hash
+// expression hash at the instant now (milliseconds), the session s and its
+// account a when Authenticate would accept the session and not write its
+// last_seen_at: not expired, not idle, seen within the last minute, account
+// not disabled. It is for a statement that folds authentication into a
+// write of its own on a database server (the notice room's
+// acknowledgements on PostgreSQL); whatever it does not find — a session
+// refused, unknown or due for its last-seen write — the caller sends
+// through Authenticate. TestFreshSessionJoin checks it against
+// Authenticate.
+func (s *Service) FreshSessionJoin(hash, now string) string {
+	idle := strconv.FormatInt(s.cfg.IdleTimeout.Milliseconds(), 10)
+	every := strconv.FormatInt(lastSeenEvery.Milliseconds(), 10)
+	return "JOIN sessions s ON s.id_hash = " + hash + " AND s.expires_at > " + now + " AND s.last_seen_at > " + now + " - " + idle +
+		" AND s.last_seen_at > " + now + " - " + every + " JOIN accounts a ON a.id = s.account_id AND a.disabled = 0"
 }

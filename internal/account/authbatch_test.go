@@ -190,3 +190,74 @@ func authTx(ctx context.Context, d *db.DB, s *Service, tokens ...string) (ps []*
 	})
 	return ps, errs, err
 }
+
+// FreshSessionJoin finds a session exactly when Authenticate accepts it
+// and would not write its last_seen_at: never an expired, idle, signed-out
+// or disabled one, nor one due for its last-seen write (those take the
+// long way, through Authenticate).
+func TestFreshSessionJoin(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		ctx := context.Background()
+		f.account("0933000121", "Người Vắng Lâu", RoleOfficial, wardB)
+		f.account("0933000122", "Người Dùng", RoleOfficial, wardA)
+		f.account("0933000123", "Người Bị Khoá", RoleOfficial, wardB)
+		f.account("0933000124", "Người Đăng Xuất", RoleOfficial, wardB)
+		idle, _ := f.signIn("0933000121", SessionWeb)
+		f.clock.Advance(13 * 24 * time.Hour)
+		stale, _ := f.signIn("0933000122", SessionWeb) // seen 13 days ago at the end
+		f.clock.Advance(24*time.Hour + time.Minute)    // idle's 14 days are over
+		fresh, _ := f.signIn("0933000122", SessionAPI)
+		disabled, _ := f.signIn("0933000123", SessionWeb)
+		out, pOut := f.signIn("0933000124", SessionWeb)
+		if err := f.s.SignOut(ctx, pOut); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, "UPDATE accounts SET disabled = 1 WHERE phone = ?", "+84933000123")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		q := "SELECT COUNT(*) FROM (SELECT CAST(? AS TEXT) AS h, CAST(? AS BIGINT) AS at) v " + f.s.FreshSessionJoin("v.h", "v.at")
+		found := func(token string) bool {
+			t.Helper()
+			h, ok := SessionHash(token)
+			if !ok {
+				t.Fatalf("token %q: no hash", token)
+			}
+			var n int
+			if err := d.QueryRow(ctx, q, h, db.Millis(f.clock.Now())).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n == 1
+		}
+		// At each step the join is asked first, then Authenticate, which
+		// writes last_seen_at when due.
+		for _, step := range []struct {
+			advance time.Duration
+			want    map[string]bool
+		}{
+			{0, map[string]bool{"fresh": true}}, // stale: seen a day ago
+			{59 * time.Second, map[string]bool{"fresh": true, "stale": true}},
+			{2 * time.Second, map[string]bool{}},               // both due for their last-seen write
+			{0, map[string]bool{"fresh": true, "stale": true}}, // written
+			{31 * 24 * time.Hour, map[string]bool{}},           // the web session expired, the API one idle
+		} {
+			f.clock.Advance(step.advance)
+			for name, tok := range map[string]string{"fresh": fresh.Token, "stale": stale.Token, "idle": idle.Token, "disabled": disabled.Token, "signed out": out.Token} {
+				got := found(tok)
+				_, authErr := f.s.Authenticate(ctx, tok)
+				if got != step.want[name] {
+					t.Errorf("at +%v: %s session: found %v, want %v (Authenticate: %v)", step.advance, name, got, step.want[name], authErr)
+				}
+				if got && authErr != nil {
+					t.Errorf("at +%v: %s session found, but Authenticate refuses it: %v", step.advance, name, authErr)
+				}
+			}
+		}
+		if _, ok := SessionHash("short"); ok {
+			t.Error("a short token has a session hash")
+		}
+	})
+}

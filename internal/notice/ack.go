@@ -97,58 +97,69 @@ func (s *Service) Ack(ctx context.Context, p *account.Principal, noticeID int64)
 	return d, err
 }
 
-// AckToken is Ack for the session of token. On SQLite the session is
-// authenticated by the acknowledgement's own batch, inside its write
-// (Config.Sessions.AuthenticateTx): the single writer reads it from a page
-// cache that no commit empties, where a reader starts from an empty one
-// after every commit, and the request goes through one batch instead of
-// two. On PostgreSQL, where that made acknowledgements slower (the two
-// batches run side by side on two connections), it authenticates first,
-// as every other request does. It returns the principal the session signs
-// in; a nil principal means authentication failed, and err is then what
-// account.Service.Authenticate returns for the token.
-func (s *Service) AckToken(ctx context.Context, token string, noticeID int64) (Delivery, *account.Principal, error) {
+// AckToken is Ack for the session of token, authenticated by the
+// acknowledgement's own batch, inside its write: the request goes through
+// one batch instead of two. On SQLite the writer reads the sessions in the
+// group commit (Config.Sessions.AuthenticateTx), from a page cache that no
+// commit empties, where a reader starts from an empty one after every
+// commit. On PostgreSQL the acknowledgement's UPDATE joins the session
+// itself (FreshSessionJoin), one statement and one round trip for both;
+// a token it does not find (refused, unknown, or due for its last-seen
+// write) goes through Authenticate and Ack. authenticated false means the
+// token did not authenticate, and err is then what
+// account.Service.Authenticate returns for it.
+func (s *Service) AckToken(ctx context.Context, token string, noticeID int64) (d Delivery, authenticated bool, err error) {
 	if s.cfg.Sessions == nil {
-		return Delivery{}, nil, errors.New("notice: AckToken without Config.Sessions")
+		return Delivery{}, false, errors.New("notice: AckToken without Config.Sessions")
 	}
+	req := &ackReq{noticeID: noticeID, token: token}
 	if !s.d.SharesCommits() {
-		p, err := s.cfg.Sessions.Authenticate(ctx, token)
-		if err != nil {
-			return Delivery{}, nil, err
+		var ok bool
+		if req.hash, ok = account.SessionHash(token); !ok {
+			return Delivery{}, false, apperr.ErrUnauthenticated
 		}
-		d, err := s.Ack(ctx, p, noticeID)
-		return d, p, err
 	}
-	return s.ack(ctx, &ackReq{noticeID: noticeID, token: token})
+	return s.ack(ctx, req)
 }
 
-func (s *Service) ack(ctx context.Context, req *ackReq) (Delivery, *account.Principal, error) {
+func (s *Service) ack(ctx context.Context, req *ackReq) (Delivery, bool, error) {
 	if req.p != nil && req.p.ResidentID == 0 {
-		return Delivery{}, req.p, errNoticeNotFound()
+		return Delivery{}, true, errNoticeNotFound()
 	}
 	// The batch finds the household itself: one read transaction less on
 	// the common path, where the acknowledgement is new.
 	req.now, req.done = db.Millis(s.cfg.Now()), make(chan ackRes, 1)
 	s.acks.Add(req)
 	res := <-req.done
-	p := res.p
-	if res.err != nil {
-		return Delivery{}, p, res.err
-	}
-	if res.changed {
+	switch {
+	case res.retry:
+		// PostgreSQL found no fresh session and new acknowledgement for
+		// the token: the long way, which finds out which it was.
+		p, err := s.cfg.Sessions.Authenticate(ctx, req.token)
+		if err != nil {
+			return Delivery{}, false, err
+		}
+		d, err := s.Ack(ctx, p, req.noticeID)
+		return d, true, err
+	case res.authErr:
+		return Delivery{}, false, res.err
+	case res.err != nil:
+		return Delivery{}, true, res.err
+	case res.changed:
 		s.householdChanged(ctx, res.d.HouseholdID, req.noticeID)
 		s.reachChanged(req.noticeID)
-		return res.d, p, nil
+		return res.d, true, nil
 	}
+	p := req.p // set by the batch for a token on SQLite
 	h, ok, err := s.householdOf(ctx, p)
 	if err != nil {
-		return Delivery{}, p, err
+		return Delivery{}, true, err
 	}
 	if !ok {
-		return Delivery{}, p, errNoticeNotFound()
+		return Delivery{}, true, errNoticeNotFound()
 	}
 	d, err := delivery(ctx, s.d, req.noticeID, h)
-	return d, p, err
+	return d, true, err
 }
 
 // ProxyAck records that an official told the household in person ("đã
@@ -224,6 +235,7 @@ type ackReq struct {
 	noticeID int64
 	p        *account.Principal // the batch finds p's household from p.ResidentID
 	token    string
+	hash     string // the token's session hash, on PostgreSQL
 	now      int64
 	done     chan ackRes
 }
@@ -231,7 +243,8 @@ type ackReq struct {
 type ackRes struct {
 	d       Delivery
 	changed bool
-	p       *account.Principal // nil when the token did not authenticate
+	authErr bool // err is the token's authentication failure
+	retry   bool // PostgreSQL: nothing found for the token; Authenticate and Ack
 	err     error
 }
 
@@ -256,32 +269,26 @@ func (s *Service) commitAcks(batch []*ackReq) {
 	var tokens []string
 	var byToken []int // batch index of tokens[k]
 	for i, r := range batch {
-		res[i].p = r.p
 		if r.p == nil {
 			tokens, byToken = append(tokens, r.token), append(byToken, i)
 		}
 	}
-	todo, out := make([]*ackReq, 0, len(batch)), make([]*ackRes, 0, len(batch))
-	failAll := func(err error) {
-		for i := range res {
-			res[i].err = err
-		}
-	}
-	if len(tokens) > 0 {
-		// SQLite (AckToken): the writer authenticates the sessions in the
-		// group commit that records the acknowledgements.
+	if len(tokens) > 0 && s.d.SharesCommits() {
+		// SQLite: the writer authenticates the sessions in the group
+		// commit that records the acknowledgements.
 		err := s.d.Write(ctx, func(tx *db.Tx) error {
 			ps, errs, err := s.cfg.Sessions.AuthenticateTx(ctx, tx, tokens)
 			if err != nil {
 				return err
 			}
 			for k, i := range byToken {
-				batch[i].p, res[i].p, res[i].err = ps[k], ps[k], errs[k]
+				batch[i].p, res[i].err, res[i].authErr = ps[k], errs[k], errs[k] != nil
 				if errs[k] == nil && ps[k].ResidentID == 0 {
 					res[i].err = errNoticeNotFound()
 				}
 			}
-			todo, out = todo[:0], out[:0]
+			var todo []*ackReq
+			var out []*ackRes
 			for i, r := range batch {
 				if res[i].err == nil {
 					todo, out = append(todo, r), append(out, &res[i])
@@ -295,18 +302,43 @@ func (s *Service) commitAcks(batch []*ackReq) {
 			return nil
 		})
 		if err != nil {
-			failAll(err)
+			for i := range res {
+				if !res[i].authErr {
+					res[i].err = err
+				}
+			}
 		}
 	} else {
+		// Each statement is a transaction of its own on PostgreSQL: the
+		// acknowledgements of principals, then those of tokens.
+		var stmts []db.Statement
+		var of [][]*ackRes // the results each statement fills
+		var withP, withToken []*ackReq
+		var outP, outToken []*ackRes
 		for i, r := range batch {
-			todo, out = append(todo, r), append(out, &res[i])
+			if r.p != nil {
+				withP, outP = append(withP, r), append(outP, &res[i])
+			} else {
+				withToken, outToken = append(withToken, r), append(outToken, &res[i])
+			}
 		}
-		for k, err := range s.d.WriteEach(ctx, ackStatements(todo, out)) {
+		for start := 0; start < len(withP); start += ackSetMax {
+			end := min(start+ackSetMax, len(withP))
+			stmts, of = append(stmts, ackSet(withP[start:end], outP[start:end])), append(of, outP[start:end])
+		}
+		for start := 0; start < len(withToken); start += ackSetMax {
+			end := min(start+ackSetMax, len(withToken))
+			stmts, of = append(stmts, s.ackTokenSet(withToken[start:end], outToken[start:end])), append(of, outToken[start:end])
+		}
+		for k, err := range s.d.WriteEach(ctx, stmts) {
 			if err != nil {
-				for _, r := range out[k*ackSetMax : min((k+1)*ackSetMax, len(out))] {
+				for _, r := range of[k] {
 					r.err = err
 				}
 			}
+		}
+		for _, r := range outToken {
+			r.retry = r.err == nil && !r.changed
 		}
 	}
 	for i, r := range batch {
@@ -397,6 +429,62 @@ func ackSet(batch []*ackReq, res []*ackRes) db.Statement {
 		return nil
 	}}
 }
+
+// ackTokenSet is ackSet for acknowledgements by session hash, on
+// PostgreSQL: the UPDATE joins each hash's fresh session and its account
+// (account.Service.FreshSessionJoin), so that one statement authenticates
+// and records, and returns the hash with each delivery it changed. A
+// request it returns nothing for is retried the long way (ackRes.retry).
+func (s *Service) ackTokenSet(batch []*ackReq, res []*ackRes) db.Statement {
+	first := make(map[string]int, len(batch)) // which request a hash answers
+	var q strings.Builder
+	args := make([]any, 0, len(batch)*3)
+	q.WriteString(`UPDATE notice_deliveries SET acked_at = v.at, acked_by = v.acc, ack_name = v.name,
+		seen_at = COALESCE(seen_at, v.at), delivered_at = COALESCE(delivered_at, v.at)
+		FROM (SELECT v.column1 AS nid, v.column2 AS hash, v.column3 AS at, a.id AS acc, a.name AS name, h.id AS hid, h.unit_id AS hunit FROM (VALUES `)
+	for i, r := range batch {
+		if i == 0 {
+			q.WriteString("(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT))")
+		} else {
+			q.WriteString(", (?, ?, ?)")
+		}
+		args = append(args, r.noticeID, r.hash, r.now)
+		if _, dup := first[r.hash]; !dup {
+			first[r.hash] = i
+		}
+	}
+	// Padded to a KeyedSize with rows that match no session.
+	for range db.KeyedSize(len(batch), ackSetMax) - len(batch) {
+		q.WriteString(", (?, ?, ?)")
+		args = append(args, int64(0), "", int64(0))
+	}
+	q.WriteString(") AS v " + s.cfg.Sessions.FreshSessionJoin("v.column2", "v.column3") + `
+		JOIN residents r ON r.id = a.resident_id JOIN households h ON h.id = r.household_id) AS v
+		WHERE notice_deliveries.notice_id = v.nid AND notice_deliveries.unit_id = v.hunit
+		AND notice_deliveries.household_id = v.hid AND notice_deliveries.acked_at IS NULL
+		RETURNING v.hash, ` + deliveryCols)
+	return db.Statement{Query: q.String(), Args: args, Rows: func(rows *sql.Rows) error {
+		for rows.Next() {
+			var hash string
+			var d Delivery
+			if err := scanDelivery(prefixedText{rows, &hash}, &d); err != nil {
+				return err
+			}
+			if i, ok := first[hash]; ok {
+				res[i].d, res[i].changed = d, true
+			}
+		}
+		return nil
+	}}
+}
+
+// prefixedText is prefixed for a text key.
+type prefixedText struct {
+	rows *sql.Rows
+	k    *string
+}
+
+func (p prefixedText) Scan(dest ...any) error { return p.rows.Scan(append([]any{p.k}, dest...)...) }
 
 // prefixed scans a leading column into k, then the rest as the wrapped
 // scanner's caller expects.

@@ -65,11 +65,13 @@ type Config struct {
 	Sessions        Sessions        // nil: AckToken is unavailable
 }
 
-// Sessions authenticates session tokens (account.Service): one at a time,
-// or a batch of acknowledgements' inside their write transaction.
+// Sessions authenticates the session tokens of acknowledgements
+// (account.Service): one at a time, a batch inside the write transaction
+// that records them (SQLite), or inside their UPDATE (PostgreSQL).
 type Sessions interface {
 	Authenticate(ctx context.Context, token string) (*account.Principal, error)
 	AuthenticateTx(ctx context.Context, tx *db.Tx, tokens []string) ([]*account.Principal, []error, error)
+	FreshSessionJoin(hash, now string) string
 }
 
 // Service is the notice room. It is safe for concurrent use.

@@ -66,8 +66,8 @@ func (s *Server) apiNoticeAck(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
-		d, p, err := s.notices.AckToken(r.Context(), t.token, id)
-		if p == nil {
+		d, authenticated, err := s.notices.AckToken(r.Context(), t.token, id)
+		if !authenticated {
 			// Authentication failed: a bearer token's error, or a cleared
 			// cookie and an anonymous request.
 			if r, ok := s.authenticated(w, r, t, nil, err); ok {
