@@ -333,21 +333,10 @@ type Statement struct {
 // same on PostgreSQL: Rows reads, it does not decide.
 func (d *DB) WriteEach(ctx context.Context, stmts []Statement) []error {
 	errs := make([]error, len(stmts))
-	run := func(st Statement, rows *sql.Rows, err error) error {
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		if err := st.Rows(rows); err != nil {
-			return err
-		}
-		return errors.Join(rows.Err(), rows.Close())
-	}
 	if d.Dialect != Postgres {
 		err := d.Write(ctx, func(tx *Tx) error {
 			for _, st := range stmts {
-				rows, err := tx.Query(ctx, st.Query, st.Args...)
-				if err := run(st, rows, err); err != nil {
+				if err := tx.Run(ctx, st); err != nil {
 					return err
 				}
 			}
@@ -361,10 +350,28 @@ func (d *DB) WriteEach(ctx context.Context, stmts []Statement) []error {
 	for i, st := range stmts {
 		if errs[i] = ctx.Err(); errs[i] == nil {
 			rows, err := d.keyed.QueryContext(ctx, d.SQL(st.Query), st.Args...)
-			errs[i] = run(st, rows, err)
+			errs[i] = st.read(rows, err)
 		}
 	}
 	return errs
+}
+
+// read hands a Statement's rows (as a query returned them) to its Rows.
+func (st Statement) read(rows *sql.Rows, err error) error {
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := st.Rows(rows); err != nil {
+		return err
+	}
+	return errors.Join(rows.Err(), rows.Close())
+}
+
+// Run runs st inside the transaction and reads its rows.
+func (t *Tx) Run(ctx context.Context, st Statement) error {
+	rows, err := t.Query(ctx, st.Query, st.Args...)
+	return st.read(rows, err)
 }
 
 // KeyedSize rounds n, the number of items of a statement built for a set

@@ -294,8 +294,9 @@ func (s *Service) commitAcks(batch []*ackReq) {
 					todo, out = append(todo, r), append(out, &res[i])
 				}
 			}
-			for _, st := range ackStatements(todo, out) {
-				if err := runStatement(ctx, tx, st); err != nil {
+			stmts, _ := ackStatements(todo, out, ackSet)
+			for _, st := range stmts {
+				if err := tx.Run(ctx, st); err != nil {
 					return err
 				}
 			}
@@ -311,8 +312,6 @@ func (s *Service) commitAcks(batch []*ackReq) {
 	} else {
 		// Each statement is a transaction of its own on PostgreSQL: the
 		// acknowledgements of principals, then those of tokens.
-		var stmts []db.Statement
-		var of [][]*ackRes // the results each statement fills
 		var withP, withToken []*ackReq
 		var outP, outToken []*ackRes
 		for i, r := range batch {
@@ -322,14 +321,9 @@ func (s *Service) commitAcks(batch []*ackReq) {
 				withToken, outToken = append(withToken, r), append(outToken, &res[i])
 			}
 		}
-		for start := 0; start < len(withP); start += ackSetMax {
-			end := min(start+ackSetMax, len(withP))
-			stmts, of = append(stmts, ackSet(withP[start:end], outP[start:end])), append(of, outP[start:end])
-		}
-		for start := 0; start < len(withToken); start += ackSetMax {
-			end := min(start+ackSetMax, len(withToken))
-			stmts, of = append(stmts, s.ackTokenSet(withToken[start:end], outToken[start:end])), append(of, outToken[start:end])
-		}
+		stmts, of := ackStatements(withP, outP, ackSet)
+		tstmts, tof := ackStatements(withToken, outToken, s.ackTokenSet)
+		stmts, of = append(stmts, tstmts...), append(of, tof...)
 		for k, err := range s.d.WriteEach(ctx, stmts) {
 			if err != nil {
 				for _, r := range of[k] {
@@ -346,28 +340,14 @@ func (s *Service) commitAcks(batch []*ackReq) {
 	}
 }
 
-// ackStatements returns the statements that record batch, ackSetMax to a
-// statement, filling out (one per request) from their rows.
-func ackStatements(batch []*ackReq, out []*ackRes) []db.Statement {
-	var stmts []db.Statement
+// ackStatements returns the statements set builds for batch, ackSetMax
+// requests to a statement, and the results each one fills.
+func ackStatements(batch []*ackReq, out []*ackRes, set func([]*ackReq, []*ackRes) db.Statement) (stmts []db.Statement, of [][]*ackRes) {
 	for start := 0; start < len(batch); start += ackSetMax {
 		end := min(start+ackSetMax, len(batch))
-		stmts = append(stmts, ackSet(batch[start:end], out[start:end]))
+		stmts, of = append(stmts, set(batch[start:end], out[start:end])), append(of, out[start:end])
 	}
-	return stmts
-}
-
-// runStatement runs st inside tx and reads its rows.
-func runStatement(ctx context.Context, tx *db.Tx, st db.Statement) error {
-	rows, err := tx.Query(ctx, st.Query, st.Args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	if err := st.Rows(rows); err != nil {
-		return err
-	}
-	return errors.Join(rows.Err(), rows.Close())
+	return stmts, of
 }
 
 // ackSetMax bounds one set-based UPDATE (and so the distinct statement
@@ -419,7 +399,7 @@ func ackSet(batch []*ackReq, res []*ackRes) db.Statement {
 		for rows.Next() {
 			var nid int64
 			var d Delivery
-			if err := scanDelivery(prefixed{rows, &nid}, &d); err != nil {
+			if err := scanDelivery(prefixed[int64]{rows, &nid}, &d); err != nil {
 				return err
 			}
 			if i, ok := first[key{nid, d.AckedBy}]; ok {
@@ -433,8 +413,10 @@ func ackSet(batch []*ackReq, res []*ackRes) db.Statement {
 // ackTokenSet is ackSet for acknowledgements by session hash, on
 // PostgreSQL: the UPDATE joins each hash's fresh session and its account
 // (account.Service.FreshSessionJoin), so that one statement authenticates
-// and records, and returns the hash with each delivery it changed. A
-// request it returns nothing for is retried the long way (ackRes.retry).
+// and records, and returns the hash with each delivery it changed (SQLite
+// cannot return a joined column, which is one reason it authenticates in
+// the writer instead). A request it returns nothing for is retried the long
+// way (ackRes.retry).
 func (s *Service) ackTokenSet(batch []*ackReq, res []*ackRes) db.Statement {
 	first := make(map[string]int, len(batch)) // which request a hash answers
 	var q strings.Builder
@@ -467,7 +449,7 @@ func (s *Service) ackTokenSet(batch []*ackReq, res []*ackRes) db.Statement {
 		for rows.Next() {
 			var hash string
 			var d Delivery
-			if err := scanDelivery(prefixedText{rows, &hash}, &d); err != nil {
+			if err := scanDelivery(prefixed[string]{rows, &hash}, &d); err != nil {
 				return err
 			}
 			if i, ok := first[hash]; ok {
@@ -478,19 +460,11 @@ func (s *Service) ackTokenSet(batch []*ackReq, res []*ackRes) db.Statement {
 	}}
 }
 
-// prefixedText is prefixed for a text key.
-type prefixedText struct {
-	rows *sql.Rows
-	k    *string
-}
-
-func (p prefixedText) Scan(dest ...any) error { return p.rows.Scan(append([]any{p.k}, dest...)...) }
-
 // prefixed scans a leading column into k, then the rest as the wrapped
 // scanner's caller expects.
-type prefixed struct {
+type prefixed[K any] struct {
 	rows *sql.Rows
-	k    *int64
+	k    *K
 }
 
-func (p prefixed) Scan(dest ...any) error { return p.rows.Scan(append([]any{p.k}, dest...)...) }
+func (p prefixed[K]) Scan(dest ...any) error { return p.rows.Scan(append([]any{p.k}, dest...)...) }
