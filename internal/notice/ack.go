@@ -259,10 +259,11 @@ const ackBatchMax = 256
 // statement (db.WriteEach: on PostgreSQL each statement a transaction of
 // its own, since acknowledgements are independent of each other; on
 // SQLite one group commit). The first acknowledgement of a household
-// wins: a repeated one changes nothing and reports changed false. A batch
-// with tokens to authenticate (AckToken, SQLite only) reads their sessions
-// in the same group commit first; a token that does not authenticate
-// fails its own request only.
+// wins: a repeated one changes nothing and reports changed false. Tokens
+// (AckToken) are authenticated in the same write: on SQLite their sessions
+// are read in the group commit first, and a token that does not
+// authenticate fails its own request only; on PostgreSQL each set's UPDATE
+// joins them (ackTokenSet), and a token it changed nothing for is retried.
 func (s *Service) commitAcks(batch []*ackReq) {
 	ctx := context.Background() // the batch outlives any one caller's request
 	res := make([]ackRes, len(batch))
