@@ -178,14 +178,15 @@ func (s *Service) AuthenticateTx(ctx context.Context, tx *db.Tx, tokens []string
 	hashes := make([]string, 0, len(tokens))
 	at := make([]int, 0, len(tokens)) // token index of hashes[k]
 	for i, t := range tokens {
-		if len(t) != tokenLen {
+		h, ok := SessionHash(t)
+		if !ok {
 			errs[i] = apperr.ErrUnauthenticated
 			continue
 		}
-		hashes, at = append(hashes, hashToken(t)), append(at, i)
+		hashes, at = append(hashes, h), append(at, i)
 	}
 	nowMs := db.Millis(s.now())
-	var touch []any
+	var touch []string
 	for start := 0; start < len(hashes); start += authBatchMax {
 		end := min(start+authBatchMax, len(hashes))
 		rows, err := lookupSessions(ctx, tx.Query, hashes[start:end])
@@ -201,20 +202,32 @@ func (s *Service) AuthenticateTx(ctx context.Context, tx *db.Tx, tokens []string
 			}
 		}
 	}
-	if len(touch) == 0 {
-		return ps, errs, nil
+	if err := touchSessions(ctx, tx, nowMs, touch...); err != nil {
+		return nil, nil, err
+	}
+	return ps, errs, nil
+}
+
+// touchSessions records that the sessions of hashes were seen at nowMs
+// (last_seen_at never moves back).
+func touchSessions(ctx context.Context, tx *db.Tx, nowMs int64, hashes ...string) error {
+	if len(hashes) == 0 {
+		return nil
+	}
+	args := []any{nowMs, nowMs}
+	for _, h := range hashes {
+		args = append(args, h)
 	}
 	// Padded to a power of two by repeating the last hash: a handful of
 	// statement texts.
-	for n := db.KeyedSize(len(touch), 1<<20); len(touch) < n; {
-		touch = append(touch, touch[len(touch)-1])
+	for n := db.KeyedSize(len(hashes), 1<<20); len(args) < n+2; {
+		args = append(args, args[len(args)-1])
 	}
-	_, err = tx.Exec(ctx, "UPDATE sessions SET last_seen_at = ? WHERE last_seen_at < ? AND id_hash IN (?"+strings.Repeat(", ?", len(touch)-1)+")",
-		append([]any{nowMs, nowMs}, touch...)...)
+	_, err := tx.Exec(ctx, "UPDATE sessions SET last_seen_at = ? WHERE last_seen_at < ? AND id_hash IN (?"+strings.Repeat(", ?", len(args)-3)+")", args...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("session last seen: %w", err)
+		return fmt.Errorf("session last seen: %w", err)
 	}
-	return ps, errs, nil
+	return nil
 }
 
 // SessionHash returns what sessions are stored under for token (their

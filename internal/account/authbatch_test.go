@@ -106,16 +106,8 @@ func TestAuthenticateTxAgreesWithAuthenticate(t *testing.T) {
 		f.clock.Advance(14*24*time.Hour + time.Minute) // idle's 14 days are over
 		valid, _ := f.signIn("0933000111", SessionWeb)
 		disabled, _ := f.signIn("0933000112", SessionAPI)
-		out, pOut := f.signIn("0933000113", SessionWeb)
-		if err := f.s.SignOut(ctx, pOut); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.Write(ctx, func(tx *db.Tx) error {
-			_, err := tx.Exec(ctx, "UPDATE accounts SET disabled = 1 WHERE phone = ?", "+84933000112")
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		out := f.signedOut("0933000113")
+		f.disable("+84933000112")
 		tokens := []string{valid.Token, "", "short", valid.Token[:42] + "~", disabled.Token, out.Token, idle.Token, valid.Token}
 		check := func(when string) {
 			t.Helper()
@@ -209,16 +201,8 @@ func TestFreshSessionJoin(t *testing.T) {
 		f.clock.Advance(24*time.Hour + time.Minute)    // idle's 14 days are over
 		fresh, _ := f.signIn("0933000122", SessionAPI)
 		disabled, _ := f.signIn("0933000123", SessionWeb)
-		out, pOut := f.signIn("0933000124", SessionWeb)
-		if err := f.s.SignOut(ctx, pOut); err != nil {
-			t.Fatal(err)
-		}
-		if err := d.Write(ctx, func(tx *db.Tx) error {
-			_, err := tx.Exec(ctx, "UPDATE accounts SET disabled = 1 WHERE phone = ?", "+84933000123")
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		out := f.signedOut("0933000124")
+		f.disable("+84933000123")
 		q := "SELECT COUNT(*) FROM (SELECT CAST(? AS TEXT) AS h, CAST(? AS BIGINT) AS at) v " + f.s.FreshSessionJoin("v.h", "v.at")
 		found := func(token string) bool {
 			t.Helper()
@@ -260,4 +244,26 @@ func TestFreshSessionJoin(t *testing.T) {
 			t.Error("a short token has a session hash")
 		}
 	})
+}
+
+// signedOut returns a web session of phone's account that has signed out.
+func (f *fixture) signedOut(phone string) Session {
+	f.t.Helper()
+	sess, p := f.signIn(phone, SessionWeb)
+	if err := f.s.SignOut(context.Background(), p); err != nil {
+		f.t.Fatal(err)
+	}
+	return sess
+}
+
+// disable disables the account of phone (E.164), as an administrator would.
+func (f *fixture) disable(phone string) {
+	f.t.Helper()
+	ctx := context.Background()
+	if err := f.d.Write(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, "UPDATE accounts SET disabled = 1 WHERE phone = ?", phone)
+		return err
+	}); err != nil {
+		f.t.Fatal(err)
+	}
 }

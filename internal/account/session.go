@@ -83,10 +83,10 @@ func (s *Service) createSession(ctx context.Context, tx *db.Tx, accountID int64,
 // (on PostgreSQL shared with the concurrent requests'), and a write at most
 // once a minute per session to record activity.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, error) {
-	if len(token) != tokenLen {
+	h, ok := SessionHash(token)
+	if !ok {
 		return nil, apperr.ErrUnauthenticated
 	}
-	h := hashToken(token)
 	row, err := s.lookupBatched(ctx, h)
 	if err != nil {
 		return nil, err
@@ -97,10 +97,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 		return nil, err
 	}
 	if touch {
-		err := s.d.Write(ctx, func(tx *db.Tx) error {
-			_, err := tx.Exec(ctx, "UPDATE sessions SET last_seen_at = ? WHERE id_hash = ? AND last_seen_at < ?", nowMs, h, nowMs)
-			return err
-		})
+		err := s.d.Write(ctx, func(tx *db.Tx) error { return touchSessions(ctx, tx, nowMs, h) })
 		if err != nil {
 			// The session is valid; failing the request over bookkeeping
 			// would be worse than an idle timeout that runs a minute early.

@@ -49,20 +49,30 @@ const indexEvery = 2 * time.Second
 // queueIntake adds rows' ids to the index queue (in intake's transaction):
 // one statement per 512 ids, padded with repeats of the last one.
 func queueIntake(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
-	for len(rows) > 0 {
-		k := min(len(rows), 512)
-		n := bucket(k)
-		args := make([]any, n)
-		for i := range n {
-			args[i] = rows[min(i, k-1)].id
-		}
-		q := "INSERT INTO request_index_queue(request_id) VALUES (?)" + strings.Repeat(", (?)", n-1) + " ON CONFLICT DO NOTHING"
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.id
+	}
+	for len(ids) > 0 {
+		k := min(len(ids), 512)
+		args := paddedIDs(ids[:k])
+		q := "INSERT INTO request_index_queue(request_id) VALUES (?)" + strings.Repeat(", (?)", len(args)-1) + " ON CONFLICT DO NOTHING"
 		if _, err := tx.Exec(ctx, q, args...); err != nil {
 			return err
 		}
-		rows = rows[k:]
+		ids = ids[k:]
 	}
 	return nil
+}
+
+// paddedIDs returns ids as statement arguments, padded to a bucket size by
+// repeating the last one.
+func paddedIDs(ids []int64) []any {
+	args := make([]any, bucket(len(ids)))
+	for i := range args {
+		args[i] = ids[min(i, len(ids)-1)]
+	}
+	return args
 }
 
 // unqueue takes request id off the index queue: call it first in a
@@ -93,12 +103,8 @@ func (s *Service) indexQueued(ctx context.Context, limit int) (int, error) {
 		var ps []posting
 		for len(ids) > 0 {
 			k := min(len(ids), 512)
-			m := bucket(k)
-			args := make([]any, m)
-			for i := range m {
-				args[i] = ids[min(i, k-1)]
-			}
-			rows, err := tx.Query(ctx, "SELECT id, created_at, unit_path, search_fold FROM requests WHERE id IN (?"+strings.Repeat(", ?", m-1)+")", args...)
+			args := paddedIDs(ids[:k])
+			rows, err := tx.Query(ctx, "SELECT id, created_at, unit_path, search_fold FROM requests WHERE id IN (?"+strings.Repeat(", ?", len(args)-1)+")", args...)
 			if err != nil {
 				return err
 			}

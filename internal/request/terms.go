@@ -65,9 +65,9 @@ func foldTerms(fold string) []string {
 // for n items come in a few shapes and stay in the statement caches.
 func bucket(n int) int { return db.KeyedSize(max(n, 8), math.MaxInt) }
 
-// indexTerms writes the postings of request id, whose search_fold is fold:
-// the one call intake makes, in the request's own transaction (one
-// statement).
+// indexTerms writes the postings of request id, whose search_fold is fold,
+// in one statement: a re-index of one request (new requests are posted by
+// the indexer, indexer.go).
 func indexTerms(ctx context.Context, tx *db.Tx, id, createdMs int64, unitPath, fold string) error {
 	return insertPostings(ctx, tx, []posting{{id: id, created: createdMs, path: unitPath, terms: foldTerms(fold)}})
 }
