@@ -24,3 +24,6 @@ func SetIndexBatch(n int) func() {
 	indexBatch = n
 	return func() { indexBatch = old }
 }
+
+// IsCommonWord reports whether folded word w has no postings.
+func IsCommonWord(w string) bool { return commonWords[w] }

@@ -115,7 +115,7 @@ func (s *Service) indexQueued(ctx context.Context, limit int) (int, error) {
 					rows.Close()
 					return err
 				}
-				p.terms = foldTerms(fold)
+				p.terms = postedTerms(fold)
 				ps = append(ps, p)
 			}
 			if err := errors.Join(rows.Err(), rows.Close()); err != nil {

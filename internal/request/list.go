@@ -342,6 +342,33 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 			where, args = append(slices.Clone(d.where), where...), append(slices.Clone(d.args), args...)
 		}
 	}
+	// A search that reads the scope in order reads at most a bound of
+	// requests a page; a page that stops there short of its rows carries
+	// the cursor of the last request read.
+	var bound string
+	if search && d == nil && sc.ok && tq.id == 0 {
+		var bc []string
+		var ba []any
+		if scopeCond != "" {
+			bc, ba = append(bc, scopeCond), append(ba, scopeArgs...)
+		}
+		bc, ba = append(bc, "r.created_at >= ?"), append(ba, db.Millis(f.Since))
+		if !f.Until.IsZero() {
+			bc, ba = append(bc, "r.created_at < ?"), append(ba, db.Millis(f.Until))
+		}
+		if f.After != "" {
+			c, id, _ := decodeCursor(f.After) // decoded above
+			bc, ba = append(bc, "(r.created_at < ? OR (r.created_at = ? AND r.id < ?))"), append(ba, c, c, id)
+		}
+		c, id, ok, err := s.scanBound(ctx, strings.Join(bc, " AND "), ba, sc.wide)
+		if err != nil {
+			return Page{}, err
+		}
+		if ok {
+			where, args = append(where, "(r.created_at > ? OR (r.created_at = ? AND r.id >= ?))"), append(args, c, c, id)
+			bound = encodeCursor(c, id)
+		}
+	}
 	q := "SELECT " + requestCols + from
 	if d != nil {
 		var err error
@@ -378,6 +405,10 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 		out.Items = out.Items[:f.Limit]
 		last := out.Items[f.Limit-1]
 		out.Next = encodeCursor(db.Millis(last.CreatedAt), last.ID)
+		return out, nil
+	}
+	if bound != "" {
+		out.Next = bound
 		return out, nil
 	}
 	// A bounded walk that stopped short: go on from where it stopped.

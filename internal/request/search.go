@@ -124,8 +124,9 @@ func (s *Service) resume(ctx context.Context, d *drive) (string, error) {
 // planSearch chooses how to find the newest matches: by walking the
 // postings of the query's rarest word (newest first, bounded by recency
 // and by unit path, other whole words checked in the index) or, when every
-// word is common and the scope small, by walking the scope's requests
-// newest first and matching search_fold. It returns nil for the latter.
+// word is common (commonWords, or many postings) and the scope small, or
+// when no word has postings, by walking the scope's requests newest first
+// and matching search_fold. It returns nil for the latter.
 // Counts are probed with at most probeLimit entries each.
 func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, scopeCond string, scopeArgs []any, since, until int64, after *[2]int64) (*drive, error) {
 	if !sc.ok || tq.id != 0 || forcePlan == "scan" {
@@ -149,7 +150,7 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 	// is probed, walked and checked word by word like a whole word.
 	var pcond string // condition on a postings alias "x." for the prefix
 	var pargs []any
-	if tq.prefix != "" && len(tq.prefix) <= maxTermLen {
+	if tq.prefix != "" && len(tq.prefix) <= maxTermLen && !startsCommon(tq.prefix) {
 		words, err := s.expandPrefix(ctx, tq.prefix)
 		if err != nil {
 			return nil, err
@@ -166,7 +167,7 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 	}
 	best, bestN, bestPrefix := "", -1, false
 	for _, w := range tq.words {
-		if len(w) > maxTermLen {
+		if len(w) > maxTermLen || commonWords[w] {
 			continue
 		}
 		n, err := count("term = ?", w)
@@ -190,7 +191,7 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 		}
 	}
 	if bestN < 0 {
-		return nil, nil
+		return nil, nil // only common words (see scanBound)
 	}
 	if bestN >= probeLimit && forcePlan != "index" {
 		// Every word is common. Postings of a prefix can only be read in
@@ -252,7 +253,7 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 		d.where = append(d.where, "("+strings.Join(or, " OR ")+")")
 	}
 	for _, w := range tq.words {
-		if w == best && !bestPrefix || len(w) > maxTermLen {
+		if w == best && !bestPrefix || len(w) > maxTermLen || commonWords[w] {
 			continue
 		}
 		d.where = append(d.where, "EXISTS (SELECT 1 FROM request_terms q WHERE q.term = ? AND q.created_at = p.created_at AND q.request_id = p.request_id)")
@@ -264,6 +265,28 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 	}
 	d.where = append(d.where, "r.id = p.request_id")
 	return d, nil
+}
+
+// scanBound returns the last request a search that reads its scope's
+// requests in order may read on this page: the scope's scanLimit-th
+// newest after the cursor (cond and args: the scope, the time window and
+// the cursor), or ok false when there are fewer. Two common words that
+// rarely meet would otherwise read the whole window of a province.
+func (s *Service) scanBound(ctx context.Context, cond string, args []any, wide bool) (created, id int64, ok bool, err error) {
+	limit := scopeProbeLimit
+	if wide {
+		limit = walkLimit
+	}
+	q := "SELECT r.created_at, r.id FROM requests r"
+	if cond != "" {
+		q += " WHERE " + cond
+	}
+	q += " ORDER BY r.created_at DESC, r.id DESC LIMIT 1 OFFSET " + strconv.Itoa(limit-1)
+	err = s.d.QueryRow(ctx, q, args...).Scan(&created, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	return created, id, err == nil, err
 }
 
 // maxPrefixWords bounds the words a prefix is expanded to (a variable for

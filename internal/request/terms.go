@@ -69,7 +69,7 @@ func bucket(n int) int { return db.KeyedSize(max(n, 8), math.MaxInt) }
 // in one statement: a re-index of one request (new requests are posted by
 // the indexer, indexer.go).
 func indexTerms(ctx context.Context, tx *db.Tx, id, createdMs int64, unitPath, fold string) error {
-	return insertPostings(ctx, tx, []posting{{id: id, created: createdMs, path: unitPath, terms: foldTerms(fold)}})
+	return insertPostings(ctx, tx, []posting{{id: id, created: createdMs, path: unitPath, terms: postedTerms(fold)}})
 }
 
 type posting struct {
@@ -282,11 +282,10 @@ func backdateTerms(ctx context.Context, tx *db.Tx, id, ms int64) error {
 	if err := tx.QueryRow(ctx, "SELECT search_fold, created_at, unit_path FROM requests WHERE id = ?", id).Scan(&fold, &created, &path); err != nil {
 		return notFound(err, "yêu cầu", "Request")
 	}
-	terms := foldTerms(fold)
-	if err := deletePostings(ctx, tx, id, created, terms); err != nil {
+	if err := deletePostings(ctx, tx, id, created, foldTerms(fold)); err != nil {
 		return err
 	}
-	return insertPostings(ctx, tx, []posting{{id: id, created: created - ms, path: path, terms: terms}})
+	return insertPostings(ctx, tx, []posting{{id: id, created: created - ms, path: path, terms: postedTerms(fold)}})
 }
 
 // backfillKey is the setting that marks requests still to index (its
@@ -371,7 +370,7 @@ func (s *Service) Reindex(ctx context.Context, after int64, done func(last int64
 				if r.fold != r.old {
 					folds = append(folds, idFold{r.id, r.fold})
 				}
-				ps = append(ps, posting{id: r.id, created: r.created, path: r.path, terms: foldTerms(r.fold)})
+				ps = append(ps, posting{id: r.id, created: r.created, path: r.path, terms: postedTerms(r.fold)})
 			}
 			if err := updateFolds(ctx, tx, folds); err != nil {
 				return err
