@@ -112,10 +112,10 @@ type intakeReq struct {
 	done chan struct{}
 }
 
-const (
-	intakeBatchMax   = 128
-	intakeMaxLeaders = 4
-)
+// intakeBatchMax bounds a batch. Batches in flight: batch.Leaders(), one
+// per two processors; on two cores one carried as much as four and, on
+// PostgreSQL, with a lower p99 (docs/BENCHMARKS.md).
+const intakeBatchMax = 128
 
 // writeIntake stores r durably and sets r.id, or returns the error of r's
 // own write.

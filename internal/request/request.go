@@ -156,7 +156,7 @@ func New(d *db.DB, areas *area.Service, cfg Config) *Service {
 		cfg.NearbyWindow = 30 * 24 * time.Hour
 	}
 	s := &Service{d: d, areas: areas, cfg: cfg, indexWake: make(chan struct{}, 1)}
-	s.intake = batch.Batcher[*intakeReq]{Run: s.commitIntake, MaxBatch: intakeBatchMax, MaxLeaders: intakeMaxLeaders}
+	s.intake = batch.Batcher[*intakeReq]{Run: s.commitIntake, MaxBatch: intakeBatchMax, MaxLeaders: batch.Leaders()}
 	s.cal.Store(cfg.Calendar)
 	return s
 }
