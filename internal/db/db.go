@@ -287,6 +287,27 @@ func (d *DB) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return d.read.QueryRowContext(ctx, d.SQL(q), args...)
 }
 
+// ScanSerial runs a read query that returns at most one row, scanned
+// into dest, without parallel workers on PostgreSQL: for a read whose
+// LIMIT … OFFSET the planner prices as a scan of the whole range, where
+// starting two workers took 40 ms of an 82 ms read of a province's
+// 4,000 newest requests (11 ms without). It returns sql.ErrNoRows as
+// Row.Scan does.
+func (d *DB) ScanSerial(ctx context.Context, q string, args []any, dest ...any) error {
+	if d.Dialect != Postgres {
+		return d.QueryRow(ctx, q, args...).Scan(dest...)
+	}
+	tx, err := d.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
+	if _, err := tx.ExecContext(ctx, "SET LOCAL max_parallel_workers_per_gather = 0"); err != nil {
+		return err
+	}
+	return tx.QueryRowContext(ctx, d.SQL(q), args...).Scan(dest...)
+}
+
 // QueryKeyed runs a read query whose rows are found by key alone —
 // equality on primary keys or unique columns, never a range or a prefix —
 // so that its best plan does not depend on its arguments. PostgreSQL then

@@ -282,7 +282,7 @@ func (s *Service) scanBound(ctx context.Context, cond string, args []any, wide b
 		q += " WHERE " + cond
 	}
 	q += " ORDER BY r.created_at DESC, r.id DESC LIMIT 1 OFFSET " + strconv.Itoa(limit-1)
-	err = s.d.QueryRow(ctx, q, args...).Scan(&created, &id)
+	err = s.d.ScanSerial(ctx, q, args, &created, &id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, false, nil
 	}
