@@ -34,6 +34,9 @@ func (a *App) wireRequests(ctx context.Context) error {
 	if err := a.Requests.IndexBacklog(ctx); err != nil {
 		return fmt.Errorf("request search index: %w", err)
 	}
+	if err := a.Requests.EnqueuePurge(ctx); err != nil {
+		return fmt.Errorf("request search index: %w", err)
+	}
 	a.Requests.RegisterJobs(a.Jobs)
 	// Request notifications go live: realtime events on account:{id} and
 	// Web Push through durable jobs (the VAPID key wireNotices made).

@@ -1,6 +1,19 @@
 package request
 
-import "strings"
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trothu/trothu/internal/db"
+	"github.com/trothu/trothu/internal/jobs"
+)
 
 // Common words have no postings. A word found in a large share of all
 // requests — a function word ("của", "không"), the boilerplate of a
@@ -53,4 +66,92 @@ func startsCommon(prefix string) bool {
 		}
 	}
 	return false
+}
+
+// Postings written for common words before they were common are purged
+// by a job (request.purge_common): once per version of the list, a batch
+// of postings a run, each batch committed with the job that enqueues the
+// next, so a restart resumes and several instances purge once.
+const (
+	jobPurgeCommon = "request.purge_common"
+	// commonVersion names the list: bump it when a word is added.
+	commonVersion = "1"
+)
+
+// purgeBatch is the number of postings one purge job deletes at most (a
+// variable for tests).
+var purgeBatch = 5000
+
+type purgeCommon struct {
+	Word string `json:"word"` // the next word whose postings go
+}
+
+// sortedCommon is commonWords in byte order: the purge's way through them.
+var sortedCommon = func() []string {
+	ws := make([]string, 0, len(commonWords))
+	for w := range commonWords {
+		ws = append(ws, w)
+	}
+	slices.Sort(ws)
+	return ws
+}()
+
+// EnqueuePurge schedules the purge of common words' postings for this
+// version of the list, unless it was scheduled before; at start.
+func (s *Service) EnqueuePurge(ctx context.Context) error {
+	return s.d.Write(ctx, func(tx *db.Tx) error {
+		return enqueuePurge(ctx, tx, purgeCommon{Word: sortedCommon[0]}, 0, s.now())
+	})
+}
+
+func enqueuePurge(ctx context.Context, tx *db.Tx, p purgeCommon, step int, at time.Time) error {
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = jobs.Enqueue(ctx, tx, jobs.New{Kind: jobPurgeCommon, Payload: string(payload), RunAt: at, // due at once
+		Key: commonVersion + ":" + strconv.Itoa(step)})
+	return err
+}
+
+// runPurge deletes up to purgeBatch postings of the job's word and of the
+// words after it, and enqueues the rest.
+func (s *Service) runPurge(ctx context.Context, tx *db.Tx, j jobs.Job) error {
+	var p purgeCommon
+	if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
+		return fmt.Errorf("purge payload: %w", err)
+	}
+	step, _ := strconv.Atoi(j.Key[strings.IndexByte(j.Key, ':')+1:])
+	left := purgeBatch
+	i, _ := slices.BinarySearch(sortedCommon, p.Word)
+	for ; i < len(sortedCommon) && left > 0; i++ {
+		// The word's left-th posting in key order bounds a range delete;
+		// with fewer left, all of them go.
+		w := sortedCommon[i]
+		var c, id int64
+		err := tx.QueryRow(ctx, "SELECT created_at, request_id FROM request_terms WHERE term = ? ORDER BY created_at, request_id LIMIT 1 OFFSET ?", w, left-1).Scan(&c, &id)
+		if errors.Is(err, sql.ErrNoRows) {
+			res, err := tx.Exec(ctx, "DELETE FROM request_terms WHERE term = ?", w)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			left -= int(n)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM request_terms WHERE term = ? AND (created_at < ? OR (created_at = ? AND request_id <= ?))", w, c, c, id); err != nil {
+			return err
+		}
+		break // the word may have more
+	}
+	if i >= len(sortedCommon) {
+		return nil
+	}
+	return enqueuePurge(ctx, tx, purgeCommon{Word: sortedCommon[i]}, step+1, s.now())
 }

@@ -22,13 +22,14 @@ import (
 	"github.com/trothu/trothu/internal/jobs"
 )
 
-// RegisterJobs registers the deadline and type re-index handlers on the
+// RegisterJobs registers the deadline, type re-index and purge handlers on the
 // queue. Their effects commit with the job's completion, so an escalation
 // happens once however many instances run the queue.
 func (s *Service) RegisterJobs(q *jobs.Queue) {
 	s.queue = q
 	q.HandleTx(jobDeadline, s.runDeadline)
 	q.HandleTx(jobTypeReindex, s.runTypeReindex)
+	q.HandleTx(jobPurgeCommon, s.runPurge)
 }
 
 // runDeadline escalates a request whose deadline passed without the work

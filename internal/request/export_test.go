@@ -27,3 +27,11 @@ func SetIndexBatch(n int) func() {
 
 // IsCommonWord reports whether folded word w has no postings.
 func IsCommonWord(w string) bool { return commonWords[w] }
+
+// SetPurgeBatch sets how many postings one purge job deletes, until the
+// returned function restores it.
+func SetPurgeBatch(n int) func() {
+	old := purgeBatch
+	purgeBatch = n
+	return func() { purgeBatch = old }
+}

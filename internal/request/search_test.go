@@ -511,3 +511,77 @@ func TestCommonWordsHaveNoPostings(t *testing.T) {
 		}
 	})
 }
+
+// TestPurgeOfCommonPostings: postings an older version wrote for words
+// that are now common are deleted by a chain of jobs, a batch each, and
+// nothing else is; scheduling the purge again does nothing.
+func TestPurgeOfCommonPostings(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		r, err := f.svc.Submit(ctx, f.official, request.Input{TypeCode: "gop_y_khac", Description: "Cống nghẹt trước nhà, nước tràn.", UnitID: f.ward.ID, OnBehalf: true, ReporterName: "Ông Ba"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.Queue(ctx, f.official, request.Filter{Query: "cong"}); err != nil { // indexes the queue
+			t.Fatal(err)
+		}
+		before := postingCount(t, d)
+		// What an older version wrote: postings of common words (va, khong,
+		// nha) for this request and for ids that never existed.
+		stale := 0
+		for i, w := range []string{"va", "khong", "nha"} {
+			for k := range 3 {
+				if err := d.Write(ctx, func(tx *db.Tx) error {
+					_, err := tx.Exec(ctx, "INSERT INTO request_terms(term, created_at, request_id, unit_path) VALUES (?, ?, ?, ?)", w, int64(1000*i+k), r.ID+int64(k), f.ward.Path)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				stale++
+			}
+		}
+		if got := postingCount(t, d); got != before+stale {
+			t.Fatalf("postings before the purge: %d, want %d", got, before+stale)
+		}
+		defer request.SetPurgeBatch(2)()
+		if err := f.svc.EnqueuePurge(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Nine postings, two a job: five jobs delete them and a sixth finds
+		// the rest of the list empty.
+		runs := 0
+		for {
+			n, err := f.q.RunDue(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+			runs += n
+		}
+		if runs < 5 {
+			t.Errorf("purge ran %d jobs, want at least 5 (two postings a job)", runs)
+		}
+		if got := postingCount(t, d); got != before {
+			t.Errorf("postings after the purge: %d, want %d", got, before)
+		}
+		checkIndex(t, d)
+		if err := f.svc.EnqueuePurge(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.q.RunDue(ctx); err != nil || n != 0 {
+			t.Errorf("purge scheduled again: %d jobs ran (%v), want none", n, err)
+		}
+	})
+}
+
+func postingCount(t *testing.T, d *db.DB) int {
+	t.Helper()
+	var n int
+	if err := d.QueryRow(context.Background(), "SELECT COUNT(*) FROM request_terms").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
