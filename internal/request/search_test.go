@@ -479,13 +479,7 @@ func TestCommonWordsHaveNoPostings(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		f := setup(t, d)
 		ctx := context.Background()
-		r, err := f.svc.Submit(ctx, f.official, request.Input{TypeCode: "gop_y_khac", Description: "Nhà số 5 đường Lê Lợi bị ngập, đề nghị xử lý.", UnitID: f.ward.ID, OnBehalf: true, ReporterName: "Ông Ba"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.svc.Queue(ctx, f.official, request.Filter{Query: "loi"}); err != nil { // indexes the queue
-			t.Fatal(err)
-		}
+		r := fileIndexed(t, f, "Nhà số 5 đường Lê Lợi bị ngập, đề nghị xử lý.")
 		terms, err := db.Column[string](d.Query(ctx, "SELECT term FROM request_terms WHERE request_id = ? ORDER BY term", r.ID))
 		if err != nil {
 			t.Fatal(err)
@@ -519,13 +513,7 @@ func TestPurgeOfCommonPostings(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		f := setup(t, d)
 		ctx := context.Background()
-		r, err := f.svc.Submit(ctx, f.official, request.Input{TypeCode: "gop_y_khac", Description: "Cống nghẹt trước nhà, nước tràn.", UnitID: f.ward.ID, OnBehalf: true, ReporterName: "Ông Ba"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.svc.Queue(ctx, f.official, request.Filter{Query: "cong"}); err != nil { // indexes the queue
-			t.Fatal(err)
-		}
+		r := fileIndexed(t, f, "Cống nghẹt trước nhà, nước tràn.")
 		before := postingCount(t, d)
 		// What an older version wrote: postings of common words (va, khong,
 		// nha) for this request and for ids that never existed.
@@ -584,4 +572,19 @@ func postingCount(t *testing.T, d *db.DB) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// fileIndexed files a request of description desc in the ward, on behalf
+// of a walk-in, and indexes it (a search indexes the queue first).
+func fileIndexed(t *testing.T, f *fx, desc string) request.Request {
+	t.Helper()
+	ctx := context.Background()
+	r, err := f.svc.Submit(ctx, f.official, request.Input{TypeCode: "gop_y_khac", Description: desc, UnitID: f.ward.ID, OnBehalf: true, ReporterName: "Ông Ba"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Queue(ctx, f.official, request.Filter{Query: "zzz"}); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
