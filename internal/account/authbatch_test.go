@@ -111,12 +111,8 @@ func TestAuthenticateTxAgreesWithAuthenticate(t *testing.T) {
 		tokens := []string{valid.Token, "", "short", valid.Token[:42] + "~", disabled.Token, out.Token, idle.Token, valid.Token}
 		check := func(when string) {
 			t.Helper()
-			var ps []*Principal
-			var errs []error
-			if err := d.Write(ctx, func(tx *db.Tx) (err error) {
-				ps, errs, err = f.s.AuthenticateTx(ctx, tx, tokens)
-				return err
-			}); err != nil {
+			ps, errs, err := authTx(ctx, d, f.s, tokens...)
+			if err != nil {
 				t.Fatalf("%s: %v", when, err)
 			}
 			for i, tok := range tokens {

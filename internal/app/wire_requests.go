@@ -35,7 +35,7 @@ func (a *App) wireRequests(ctx context.Context) error {
 		return fmt.Errorf("request search index: %w", err)
 	}
 	if err := a.Requests.EnqueuePurge(ctx); err != nil {
-		return fmt.Errorf("request search index: %w", err)
+		return fmt.Errorf("request search index purge: %w", err)
 	}
 	a.Requests.RegisterJobs(a.Jobs)
 	// Request notifications go live: realtime events on account:{id} and

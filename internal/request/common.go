@@ -60,12 +60,8 @@ func postedTerms(fold string) []string {
 // startsCommon reports whether prefix starts a common word: its postings
 // then do not hold every word it stands for.
 func startsCommon(prefix string) bool {
-	for w := range commonWords {
-		if strings.HasPrefix(w, prefix) {
-			return true
-		}
-	}
-	return false
+	i, _ := slices.BinarySearch(sortedCommon, prefix) // the first word ≥ prefix
+	return i < len(sortedCommon) && strings.HasPrefix(sortedCommon[i], prefix)
 }
 
 // Postings written for common words before they were common are purged
@@ -84,9 +80,11 @@ var purgeBatch = 5000
 
 type purgeCommon struct {
 	Word string `json:"word"` // the next word whose postings go
+	Step int    `json:"step"` // the job's place in the chain: its key
 }
 
-// sortedCommon is commonWords in byte order: the purge's way through them.
+// sortedCommon is commonWords in byte order: the words a prefix starts
+// are together, and the purge's way through them.
 var sortedCommon = func() []string {
 	ws := make([]string, 0, len(commonWords))
 	for w := range commonWords {
@@ -100,17 +98,17 @@ var sortedCommon = func() []string {
 // version of the list, unless it was scheduled before; at start.
 func (s *Service) EnqueuePurge(ctx context.Context) error {
 	return s.d.Write(ctx, func(tx *db.Tx) error {
-		return enqueuePurge(ctx, tx, purgeCommon{Word: sortedCommon[0]}, 0, s.now())
+		return enqueuePurge(ctx, tx, purgeCommon{Word: sortedCommon[0]}, s.now())
 	})
 }
 
-func enqueuePurge(ctx context.Context, tx *db.Tx, p purgeCommon, step int, at time.Time) error {
+func enqueuePurge(ctx context.Context, tx *db.Tx, p purgeCommon, at time.Time) error {
 	payload, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
 	_, err = jobs.Enqueue(ctx, tx, jobs.New{Kind: jobPurgeCommon, Payload: string(payload), RunAt: at, // due at once
-		Key: commonVersion + ":" + strconv.Itoa(step)})
+		Key: commonVersion + ":" + strconv.Itoa(p.Step)})
 	return err
 }
 
@@ -121,7 +119,6 @@ func (s *Service) runPurge(ctx context.Context, tx *db.Tx, j jobs.Job) error {
 	if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
 		return fmt.Errorf("purge payload: %w", err)
 	}
-	step, _ := strconv.Atoi(j.Key[strings.IndexByte(j.Key, ':')+1:])
 	left := purgeBatch
 	i, _ := slices.BinarySearch(sortedCommon, p.Word)
 	for ; i < len(sortedCommon) && left > 0; i++ {
@@ -153,5 +150,5 @@ func (s *Service) runPurge(ctx context.Context, tx *db.Tx, j jobs.Job) error {
 	if i >= len(sortedCommon) {
 		return nil
 	}
-	return enqueuePurge(ctx, tx, purgeCommon{Word: sortedCommon[i]}, step+1, s.now())
+	return enqueuePurge(ctx, tx, purgeCommon{Word: sortedCommon[i], Step: p.Step + 1}, s.now())
 }

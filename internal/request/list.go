@@ -308,34 +308,29 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 	if !f.Until.IsZero() {
 		where, args = append(where, "r.created_at < ?"), append(args, db.Millis(f.Until))
 	}
+	var after *[2]int64 // the cursor's (created_at, id)
 	if f.After != "" {
 		c, id, err := decodeCursor(f.After)
 		if err != nil {
 			return Page{}, err
 		}
+		after = &[2]int64{c, id}
 		where = append(where, "(r.created_at < ? OR (r.created_at = ? AND r.id < ?))")
 		args = append(args, c, c, id)
 	}
 	from, order := requestFrom, " ORDER BY r.created_at DESC, r.id DESC"
 	var d *drive
+	var small bool // the scope has fewer requests in the window than a bound
 	if search {
 		var until int64
 		if !f.Until.IsZero() {
 			until = db.Millis(f.Until)
 		}
-		var after *[2]int64
-		if f.After != "" {
-			c, id, err := decodeCursor(f.After)
-			if err != nil {
-				return Page{}, err
-			}
-			after = &[2]int64{c, id}
-		}
 		if f.Offset > 0 {
 			sc.ok = false // pages by offset read the scope in order
 		}
 		var err error
-		if d, err = s.planSearch(ctx, tq, sc, scopeCond, scopeArgs, db.Millis(f.Since), until, after); err != nil {
+		if d, small, err = s.planSearch(ctx, tq, sc, scopeCond, scopeArgs, db.Millis(f.Since), until, after); err != nil {
 			return Page{}, err
 		}
 		if d != nil {
@@ -346,7 +341,7 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 	// requests a page; a page that stops there short of its rows carries
 	// the cursor of the last request read.
 	var bound string
-	if search && d == nil && sc.ok && tq.id == 0 {
+	if search && d == nil && sc.ok && tq.id == 0 && !small {
 		var bc []string
 		var ba []any
 		if scopeCond != "" {
@@ -356,9 +351,8 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 		if !f.Until.IsZero() {
 			bc, ba = append(bc, "r.created_at < ?"), append(ba, db.Millis(f.Until))
 		}
-		if f.After != "" {
-			c, id, _ := decodeCursor(f.After) // decoded above
-			bc, ba = append(bc, "(r.created_at < ? OR (r.created_at = ? AND r.id < ?))"), append(ba, c, c, id)
+		if after != nil {
+			bc, ba = append(bc, "(r.created_at < ? OR (r.created_at = ? AND r.id < ?))"), append(ba, after[0], after[0], after[1])
 		}
 		c, id, ok, err := s.scanBound(ctx, strings.Join(bc, " AND "), ba, sc.wide)
 		if err != nil {

@@ -126,15 +126,17 @@ func (s *Service) resume(ctx context.Context, d *drive) (string, error) {
 // and by unit path, other whole words checked in the index) or, when every
 // word is common (commonWords, or many postings) and the scope small, or
 // when no word has postings, by walking the scope's requests newest first
-// and matching search_fold. It returns nil for the latter.
+// and matching search_fold. It returns nil for the latter, and small when
+// it found the scope to hold fewer requests in the window than scanBound
+// would read (the bound then needs no probe).
 // Counts are probed with at most probeLimit entries each.
-func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, scopeCond string, scopeArgs []any, since, until int64, after *[2]int64) (*drive, error) {
+func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, scopeCond string, scopeArgs []any, since, until int64, after *[2]int64) (d *drive, small bool, err error) {
 	if !sc.ok || tq.id != 0 || forcePlan == "scan" {
-		return nil, nil
+		return nil, false, nil
 	}
 	// The postings of requests filed a moment ago may still be queued.
 	if err := s.indexPending(ctx); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	timeCond, timeArgs := " AND created_at >= ?", []any{since}
 	if until > 0 {
@@ -153,7 +155,7 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 	if tq.prefix != "" && len(tq.prefix) <= maxTermLen && !startsCommon(tq.prefix) {
 		words, err := s.expandPrefix(ctx, tq.prefix)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if len(words) == 0 {
 			words = []string{tq.prefix} // no such word: nothing matches
@@ -172,7 +174,7 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 		}
 		n, err := count("term = ?", w)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if bestN < 0 || n < bestN {
 			best, bestN = w, n
@@ -184,21 +186,21 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 	if pcond != "" && bestN != 0 {
 		n, err := count(strings.ReplaceAll(pcond, "x.", ""), pargs...)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if bestN < 0 || n < bestN {
 			bestN, bestPrefix = n, true
 		}
 	}
 	if bestN < 0 {
-		return nil, nil // only common words (see scanBound)
+		return nil, false, nil // only common words (see scanBound)
 	}
 	if bestN >= probeLimit && forcePlan != "index" {
 		// Every word is common. Postings of a prefix can only be read in
 		// order of the words; a small scope is quicker read in order; a
 		// province or more holds most of the postings anyway.
 		if bestPrefix {
-			return nil, nil
+			return nil, false, nil
 		}
 		if !sc.wide {
 			var n int
@@ -209,15 +211,15 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 				args = append(args, scopeArgs...)
 			}
 			if err := s.d.QueryRow(ctx, q+" LIMIT "+strconv.Itoa(scopeProbeLimit)+") x", args...).Scan(&n); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			if n < scopeProbeLimit {
-				return nil, nil
+				return nil, true, nil // within scanBound's bound
 			}
 		}
 	}
 
-	d := &drive{order: " ORDER BY p.created_at DESC, p.request_id DESC"}
+	d = &drive{order: " ORDER BY p.created_at DESC, p.request_id DESC"}
 	if bestPrefix {
 		// Several words of one request may start with the prefix: one
 		// row per request, sorted (the probe found few).
@@ -264,7 +266,7 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 		d.args = append(d.args, pargs...)
 	}
 	d.where = append(d.where, "r.id = p.request_id")
-	return d, nil
+	return d, false, nil
 }
 
 // scanBound returns the last request a search that reads its scope's
