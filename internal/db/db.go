@@ -415,6 +415,7 @@ type Tx struct {
 	q     querier
 	db    *DB
 	stmts *stmtCache // SQLite's writer: statements prepared once, reused across transactions
+	conn  *sql.Conn  // PostgreSQL: the connection the transaction runs on (CopyFrom)
 }
 
 // querier is what *sql.Tx and *sql.Conn have in common.
@@ -505,11 +506,16 @@ func (d *DB) WriteKeyed(ctx context.Context, fn func(*Tx) error) error {
 
 // writeOn runs fn in a transaction of its own on pool (PostgreSQL).
 func writeOn(ctx context.Context, d *DB, pool *sql.DB, fn func(*Tx) error) error {
-	tx, err := pool.BeginTx(ctx, nil)
+	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := runGuarded(fn, &Tx{q: tx, db: d}); err != nil {
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := runGuarded(fn, &Tx{q: tx, db: d, conn: conn}); err != nil {
 		_ = tx.Rollback() // the original error matters more
 		return err
 	}

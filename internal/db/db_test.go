@@ -356,3 +356,55 @@ func TestMigrationKeysDeliveriesByUnit(t *testing.T) {
 		})
 	}
 }
+
+// CopyFrom appends rows inside the transaction on PostgreSQL — kept when
+// it commits, gone when it fails — and answers ErrNoCopy on SQLite.
+func TestCopyFrom(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, "CREATE TABLE copy_t (a BIGINT NOT NULL, b TEXT)")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		rows := [][]any{{int64(1), "một"}, {int64(2), nil}, {int64(3), "Đồng"}}
+		err := d.Write(ctx, func(tx *db.Tx) error { return tx.CopyFrom(ctx, "copy_t", []string{"a", "b"}, rows) })
+		if d.Dialect == db.SQLite {
+			if !errors.Is(err, db.ErrNoCopy) {
+				t.Fatalf("sqlite: got %v, want ErrNoCopy", err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		err = d.Write(ctx, func(tx *db.Tx) error {
+			if err := tx.CopyFrom(ctx, "copy_t", []string{"a", "b"}, [][]any{{int64(4), "bốn"}}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("got %v, want boom", err)
+		}
+		var got []string
+		res, err := d.Query(ctx, "SELECT a, COALESCE(b, '-') FROM copy_t ORDER BY a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Close()
+		for res.Next() {
+			var a int64
+			var b string
+			if err := res.Scan(&a, &b); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%d %s", a, b))
+		}
+		if fmt.Sprint(got) != "[1 một 2 - 3 Đồng]" {
+			t.Errorf("rows %v, want the three of the committed COPY", got)
+		}
+	})
+}

@@ -49,3 +49,47 @@ func TestEnqueueMany(t *testing.T) {
 		}
 	})
 }
+
+// EnqueueNew writes jobs whose keys are new (COPY on PostgreSQL), they run
+// at their time, and a key that exists fails the whole transaction rather
+// than being skipped — nothing of it is kept.
+func TestEnqueueNew(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		clk := &clock{t: time.Now()}
+		var js []jobs.New
+		for i := range 40 {
+			js = append(js, jobs.New{Kind: "new", Key: fmt.Sprintf("n%d", i), Payload: fmt.Sprint(i), RunAt: clk.t.Add(time.Duration(i%2) * time.Hour)})
+		}
+		if err := d.Write(ctx, func(tx *db.Tx) error { return jobs.EnqueueNew(ctx, tx, js) }); err != nil {
+			t.Fatal(err)
+		}
+		err := d.Write(ctx, func(tx *db.Tx) error {
+			if err := jobs.EnqueueNew(ctx, tx, []jobs.New{{Kind: "new", Key: "fresh", RunAt: clk.t}}); err != nil {
+				return err
+			}
+			return jobs.EnqueueNew(ctx, tx, []jobs.New{{Kind: "new", Key: "n7"}})
+		})
+		if d.Dialect == db.Postgres && err == nil {
+			t.Error("an existing key: got no error")
+		}
+		st, err := jobs.Count(ctx, d, "new")
+		want := 40
+		if d.Dialect == db.SQLite {
+			want = 41 // EnqueueMany skips the existing key; "fresh" is kept
+		}
+		if err != nil || st.Pending != want {
+			t.Fatalf("pending: got %+v (%v), want %d", st, err, want)
+		}
+		q := jobs.NewQueue(d, jobs.Options{Now: clk.Now, Batch: 100})
+		var mu sync.Mutex
+		ran := map[string]string{}
+		q.Handle("new", func(_ context.Context, j jobs.Job) error { mu.Lock(); ran[j.Key] = j.Payload; mu.Unlock(); return nil })
+		if _, err := q.RunDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, odd := ran["n1"]; len(ran) != want-20 || ran["n0"] != "0" || ran["n38"] != "38" || odd {
+			t.Errorf("ran %v, want the %d due now with their payloads", ran, want-20)
+		}
+	})
+}

@@ -47,11 +47,18 @@ const indexLinger = 50 * time.Millisecond
 const indexEvery = 2 * time.Second
 
 // queueIntake adds rows' ids to the index queue (in intake's transaction):
-// one statement per 512 ids, padded with repeats of the last one.
+// one COPY on PostgreSQL; on SQLite one statement per 512 ids, padded
+// with repeats of the last one.
 func queueIntake(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
 	ids := make([]int64, len(rows))
+	copyRows := make([][]any, len(rows))
 	for i, r := range rows {
 		ids[i] = r.id
+		copyRows[i] = []any{r.id}
+	}
+	// The ids are new: on PostgreSQL they go in through COPY.
+	if err := tx.CopyFrom(ctx, "request_index_queue", []string{"request_id"}, copyRows); !errors.Is(err, db.ErrNoCopy) {
+		return err
 	}
 	for len(ids) > 0 {
 		k := min(len(ids), 512)

@@ -31,48 +31,23 @@ const intakeNCols = 26
 // texts a statement cache keeps: one per size).
 const intakeSetMax = 32
 
-// insertRequests writes rows inside tx: one INSERT … RETURNING per
-// intakeSetMax requests, their photos and followers, and one INSERT of
-// their acknowledge-deadline jobs. The resolve deadline is scheduled when
+// insertRequests writes rows inside tx — on PostgreSQL one COPY (ids taken
+// from the sequence first), on SQLite one INSERT per intakeSetMax requests
+// — their photos and followers, and their acknowledge-deadline jobs (one
+// COPY on PostgreSQL). The resolve deadline is scheduled when
 // the request is acknowledged or its acknowledge deadline runs, whichever
 // comes first. The timeline's first entry ("created") is the request row
 // itself. The search postings are left to the indexer: the batch's ids go
 // on its queue in one statement (queueIntake, indexer.go).
 func insertRequests(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
-	for start := 0; start < len(rows); start += intakeSetMax {
-		set := rows[start:min(start+intakeSetMax, len(rows))]
-		var q strings.Builder
-		q.WriteString("INSERT INTO requests(" + intakeCols + ") VALUES ")
-		args := make([]any, 0, len(set)*intakeNCols)
-		byToken := make(map[string]*intakeRow, len(set))
-		for i, r := range set {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?" + strings.Repeat(", ?", intakeNCols-1) + ")")
-			args = append(args, r.vals...)
-			byToken[r.token] = r
-		}
-		// RETURNING's order is not promised: match rows by their token.
-		q.WriteString(" RETURNING id, token")
-		res, err := tx.Query(ctx, q.String(), args...)
-		if err != nil {
-			return err
-		}
-		for res.Next() {
-			var id int64
-			var tok string
-			if err := res.Scan(&id, &tok); err != nil {
-				res.Close()
-				return err
-			}
-			if r, ok := byToken[tok]; ok {
-				r.id = id
-			}
-		}
-		if err := res.Close(); err != nil {
-			return err
-		}
+	var err error
+	if tx.Dialect() == db.Postgres {
+		err = copyRequests(ctx, tx, rows)
+	} else {
+		err = insertRequestRows(ctx, tx, rows)
+	}
+	if err != nil {
+		return err
 	}
 	js := make([]jobs.New, 0, len(rows))
 	for _, r := range rows {
@@ -97,7 +72,67 @@ func insertRequests(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
 	if err := queueIntake(ctx, tx, rows); err != nil {
 		return err
 	}
-	return jobs.EnqueueMany(ctx, tx, js)
+	return jobs.EnqueueNew(ctx, tx, js)
+}
+
+// intakeColumns is intakeCols as a list, after the id (copyRequests).
+var intakeColumns = func() []string {
+	cols := []string{"id"}
+	for _, c := range strings.Split(intakeCols, ",") {
+		cols = append(cols, strings.TrimSpace(c))
+	}
+	return cols
+}()
+
+// copyRequests writes rows through COPY (PostgreSQL), with ids taken from
+// the table's sequence first, since COPY returns nothing.
+func copyRequests(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
+	ids, err := db.Column[int64](tx.Query(ctx, "SELECT nextval(pg_get_serial_sequence('requests', 'id')) FROM generate_series(1, ?)", len(rows)))
+	if err != nil {
+		return err
+	}
+	if len(ids) != len(rows) {
+		return fmt.Errorf("insert requests: %d ids for %d requests", len(ids), len(rows))
+	}
+	vals := make([][]any, len(rows))
+	for i, r := range rows {
+		r.id = ids[i]
+		vals[i] = append([]any{r.id}, r.vals...)
+	}
+	return tx.CopyFrom(ctx, "requests", intakeColumns, vals)
+}
+
+// insertRequestRows writes rows with one INSERT per intakeSetMax of them
+// (SQLite). The one writer gives a multi-row INSERT consecutive rowids,
+// the last of them last_insert_rowid(). RETURNING would cost a statement
+// journal — every page the INSERT changes copied first — for 4–8 % of the
+// writer's time (docs/BENCHMARKS.md).
+func insertRequestRows(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
+	for start := 0; start < len(rows); start += intakeSetMax {
+		set := rows[start:min(start+intakeSetMax, len(rows))]
+		var q strings.Builder
+		q.WriteString("INSERT INTO requests(" + intakeCols + ") VALUES ")
+		args := make([]any, 0, len(set)*intakeNCols)
+		for i, r := range set {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?" + strings.Repeat(", ?", intakeNCols-1) + ")")
+			args = append(args, r.vals...)
+		}
+		res, err := tx.Exec(ctx, q.String(), args...)
+		if err != nil {
+			return err
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		for i, r := range set {
+			r.id = last - int64(len(set)-1-i)
+		}
+	}
+	return nil
 }
 
 // Concurrent submissions are written together (Service.intake, a
