@@ -57,7 +57,7 @@ type fx struct {
 
 var key = []byte("request-test-secret-key-of-32-bytes!!")
 
-func setup(t *testing.T, d *db.DB) *fx {
+func setup(t testing.TB, d *db.DB) *fx {
 	t.Helper()
 	ctx := context.Background()
 	now := db.Now()
