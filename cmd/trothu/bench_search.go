@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	mrand "math/rand/v2"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/trothu/trothu/internal/account"
 	app_ "github.com/trothu/trothu/internal/app"
 	"github.com/trothu/trothu/internal/db"
+	"github.com/trothu/trothu/internal/geo"
 	"github.com/trothu/trothu/internal/request"
 	"github.com/trothu/trothu/internal/vntext"
 )
@@ -45,6 +47,8 @@ type searchResult struct {
 	SearchProvinceDisjointP95 float64 `json:"search_province_disjoint_p95_ms"`  // two common words never in one request (two street names)
 	SearchCommonDisjointP95   float64 `json:"search_common_disjoint_p95_ms"`    // two words without postings never in one request, over the province
 	SearchMaxP95              float64 `json:"search_max_p95_ms"`                // the slowest search above
+	NearbyP95                 float64 `json:"nearby_p95_ms"`                    // similar open requests within 200 m of a point where four wards meet
+	NearbyFound               int     `json:"nearby_found"`                     // … how many it finds
 	FloorP95                  float64 `json:"floor_p95_ms"`                     // bare SELECT id … WHERE ward_id = ? ORDER BY created_at DESC LIMIT 50
 	Ratio                     float64 `json:"ratio"`                            // search_selective ÷ floor
 }
@@ -114,6 +118,11 @@ func benchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	res.BuildSeconds = time.Since(start).Seconds()
 	logf("built in %.1f s", res.BuildSeconds)
 
+	services.Requests.SetLocator(squareWards{*wards})
+	var nearbyType string
+	if err := d.QueryRow(ctx, "SELECT code FROM request_types ORDER BY id LIMIT 1").Scan(&nearbyType); err != nil {
+		return err
+	}
 	ward := wardPaths[len(wardPaths)/2]
 	official := &account.Principal{AccountID: 0, Name: "Bench", Lang: "vi", Grants: []account.Grant{{Role: account.RoleOfficial, UnitPath: ward}}}
 	provOfficial := &account.Principal{AccountID: 0, Name: "Bench", Lang: "vi", Grants: []account.Grant{{Role: account.RoleOfficial, UnitPath: prov}}}
@@ -176,6 +185,15 @@ func benchSearch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		// of two streets, so no bench request holds both: every page
 		// reads the scope in order up to its bound and stops short.
 		{"search, province, common, disjoint", &res.SearchCommonDisjointP95, q(provOfficial, request.Filter{Query: "thánh bà"})},
+		// What a resident is shown before filing: open requests of the
+		// type within 200 m, over the last 30 days — here at the corner
+		// of four wards, so four wards' recent requests are read.
+		{"nearby, four wards' corner", &res.NearbyP95, func() error {
+			lat, lon := squareLat0+float64(*wards/20)*squareSide, squareLon0+5*squareSide
+			items, err := svc.Nearby(ctx, nil, nearbyType, lat, lon)
+			res.NearbyFound = len(items)
+			return err
+		}},
 	}
 	for _, st := range steps {
 		if *st.dst, err = time1(st.name, st.fn); err != nil {
@@ -266,19 +284,19 @@ func buildRequests(ctx context.Context, d *db.DB, wards, total int, logf func(st
 	const perTx = 20000
 	year := int64(365 * 24 * 3600 * 1000)
 	nowMs := db.Millis(now)
-	cols := "(token, type_id, ward_id, unit_id, unit_path, org_kind, agency, status, priority, public, description, address, attrs, search_fold, channel, ack_due, resolve_due, created_at, updated_at)"
+	cols := "(token, type_id, ward_id, unit_id, unit_path, org_kind, agency, status, priority, public, description, address, attrs, search_fold, channel, ack_due, resolve_due, created_at, updated_at, lat, lon)"
 	for done := 0; done < total; {
 		err := d.Write(ctx, func(tx *db.Tx) error {
 			for n := 0; n < perTx && done < total; {
 				k := min(perStmt, total-done, perTx-n)
 				var sb strings.Builder
 				sb.WriteString("INSERT INTO requests" + cols + " VALUES ")
-				args := make([]any, 0, k*19)
+				args := make([]any, 0, k*21)
 				for i := range k {
 					if i > 0 {
 						sb.WriteString(", ")
 					}
-					sb.WriteString("(?, ?, ?, ?, ?, 'ward_office', 'UBND', ?, 'normal', 1, ?, ?, '{}', ?, 'web', ?, ?, ?, ?)")
+					sb.WriteString("(?, ?, ?, ?, ?, 'ward_office', 'UBND', ?, 'normal', 1, ?, ?, '{}', ?, 'web', ?, ?, ?, ?, ?, ?)")
 					g := rng.IntN(len(groupIDs))
 					desc := benchWords[rng.IntN(len(benchWords))] + " " + benchWords[rng.IntN(len(benchWords))] + ", đề nghị phường xử lý sớm"
 					if rng.IntN(2000) == 0 {
@@ -289,6 +307,9 @@ func buildRequests(ctx context.Context, d *db.DB, wards, total int, logf func(st
 					created := nowMs - year + int64(done+i)*year/int64(total) + rng.Int64N(1000)
 					args = append(args, fmt.Sprintf("b%d", done+i), typeIDs[rng.IntN(len(typeIDs))], wardIDs[g/6], groupIDs[g], groupPaths[g],
 						statuses[rng.IntN(len(statuses))], desc, addr, "", created+8*3600*1000, created+80*3600*1000, created, created)
+					// A point in the ward's square (squareWards).
+					w := g / 6
+					args = append(args, squareLat0+float64(w/10)*squareSide+rng.Float64()*squareSide, squareLon0+float64(w%10)*squareSide+rng.Float64()*squareSide)
 				}
 				if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {
 					return err
@@ -306,6 +327,24 @@ func buildRequests(ctx context.Context, d *db.DB, wards, total int, logf func(st
 		}
 	}
 	return prov, wardPaths, nil
+}
+
+// The bench's wards are squares of squareSide degrees (about 550 m), ten
+// to a row, from (squareLat0, squareLon0): ward w of buildRequests is in
+// row w/10, column w%10.
+const (
+	squareLat0, squareLon0, squareSide = 10.0, 106.0, 0.005
+)
+
+// squareWards locates points in the bench's square wards (codes 9wwww).
+type squareWards struct{ n int }
+
+func (s squareWards) Locate(lon, lat float64) (geo.Ward, bool) {
+	r, c := math.Floor((lat-squareLat0)/squareSide), math.Floor((lon-squareLon0)/squareSide)
+	if r < 0 || c < 0 || c >= 10 || int(r)*10+int(c) >= s.n {
+		return geo.Ward{}, false
+	}
+	return geo.Ward{Code: fmt.Sprintf("9%04d", int(r)*10+int(c))}, true
 }
 
 // existingProvince finds the province and wards buildRequests made.

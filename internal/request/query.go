@@ -4,11 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/trothu/trothu/internal/account"
+	"github.com/trothu/trothu/internal/apperr"
 	"github.com/trothu/trothu/internal/audit"
 	"github.com/trothu/trothu/internal/db"
 	"github.com/trothu/trothu/internal/vntext"
@@ -278,7 +281,9 @@ func scanUpdate(sc interface{ Scan(...any) error }) (Update, error) {
 
 // Nearby returns open public requests of the same type within the
 // configured radius and window of the point: the resident can follow one
-// instead of filing a duplicate.
+// instead of filing a duplicate. It reads the (ward_id, created_at) index
+// over the wards around the point (wardsAround) — an index on location
+// would cost every filed request a write at a random page of it.
 func (s *Service) Nearby(ctx context.Context, p *account.Principal, typeCode string, lat, lon float64) ([]Request, error) {
 	t, err := s.TypeByCode(ctx, typeCode)
 	if err != nil {
@@ -287,15 +292,25 @@ func (s *Service) Nearby(ctx context.Context, p *account.Principal, typeCode str
 	r := s.cfg.NearbyRadius
 	dLat := r / 111320
 	dLon := r / (111320 * cosDeg(lat))
+	out := []Request{}
+	wards, err := s.wardsAround(ctx, lat, lon, dLat, dLon)
+	if err != nil || len(wards) == 0 {
+		return out, err
+	}
 	now := s.now()
-	rows, err := s.d.Query(ctx, "SELECT "+requestCols+requestFrom+` WHERE r.type_id = ? AND r.lat BETWEEN ? AND ? AND r.lon BETWEEN ? AND ?
-		AND r.created_at >= ? AND r.public = 1 AND r.status IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'reopened')
-		ORDER BY r.created_at DESC LIMIT 20`, t.ID, lat-dLat, lat+dLat, lon-dLon, lon+dLon, db.Millis(now.Add(-s.cfg.NearbyWindow)))
+	args := make([]any, 0, len(wards)+6)
+	for _, id := range wards {
+		args = append(args, id)
+	}
+	args = append(args, db.Millis(now.Add(-s.cfg.NearbyWindow)), t.ID, lat-dLat, lat+dLat, lon-dLon, lon+dLon)
+	rows, err := s.d.Query(ctx, "SELECT "+requestCols+requestFrom+` WHERE r.ward_id IN (?`+strings.Repeat(", ?", len(wards)-1)+`) AND r.created_at >= ?
+		AND r.type_id = ? AND r.lat BETWEEN ? AND ? AND r.lon BETWEEN ? AND ?
+		AND r.public = 1 AND r.status IN ('new', 'acknowledged', 'in_progress', 'scheduled', 'reopened')
+		ORDER BY r.created_at DESC, r.id DESC LIMIT 20`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []Request{}
 	for rows.Next() {
 		var q Request
 		if err := scanRequest(rows, &q, langOf(p)); err != nil {
@@ -308,6 +323,43 @@ func (s *Service) Nearby(ctx context.Context, p *account.Principal, typeCode str
 		out = append(out, q)
 	}
 	return out, rows.Err()
+}
+
+// wardsAround returns the ids of this deployment's wards that hold the
+// point or one of eight points around it on the ellipse of half-axes dLat
+// and dLon (the radius, in degrees) — those a circle of that radius
+// reaches, but for a ward that only a sliver of the circle between two
+// neighbouring points enters (at 200 m, less than 155 m of arc). Without
+// ward boundaries there is no ward to read: routing by location is off
+// then too.
+func (s *Service) wardsAround(ctx context.Context, lat, lon, dLat, dLon float64) ([]int64, error) {
+	lb := s.locator.Load()
+	if lb == nil {
+		return nil, nil
+	}
+	var ids []int64
+	for i := -1; i < 8; i++ {
+		plat, plon := lat, lon
+		if i >= 0 {
+			a := float64(i) * math.Pi / 4
+			plat, plon = lat+dLat*math.Sin(a), lon+dLon*math.Cos(a)
+		}
+		w, ok := lb.Locate(plon, plat)
+		if !ok {
+			continue
+		}
+		u, err := s.wardByCode(ctx, w.Code)
+		if apperr.CodeOf(err) == apperr.NotFound || apperr.CodeOf(err) == apperr.Invalid {
+			continue // a ward this deployment does not serve
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(ids, u.ID) {
+			ids = append(ids, u.ID)
+		}
+	}
+	return ids, nil
 }
 
 // LatestReplies returns the newest public reply of each request, by id

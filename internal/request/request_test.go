@@ -423,3 +423,75 @@ func TestQueueAndSearch(t *testing.T) {
 		}
 	})
 }
+
+// split locates points west of longitude 106.6930 in ward 26743 (Bến
+// Thành) and points east of it in ward 26740, which TestNearbyAcrossWards
+// adds.
+type split struct{}
+
+func (split) Locate(lon, lat float64) (geo.Ward, bool) {
+	if lon < 106.6930 {
+		return geo.Ward{Code: "26743"}, true
+	}
+	return geo.Ward{Code: "26740"}, true
+}
+
+// Similar requests near a point are found across a ward boundary — the
+// circle reaches into the next ward — and not beyond the radius, in
+// another type, or once closed; without ward boundaries there are none.
+func TestNearbyAcrossWards(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		err := d.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO units(id, parent_id, path, level, code, name, full_name, kind, name_fold, created_at)
+				VALUES (926740, 900079, '/900001/900079/926740/', 'commune', '26740', 'Phường Bên Kia', 'Phường Bên Kia', 'Phường', 'phuong ben kia', ?)`, db.Now())
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.svc.SetLocator(split{})
+		file := func(typ string, lon float64) request.Request {
+			t.Helper()
+			in := request.Input{TypeCode: typ, Description: "Nhà bên cạnh đang đổ sàn không có giấy phép.", Lat: ptr(10.7726), Lon: ptr(lon), Attrs: map[string]string{"stage": "frame"}}
+			if typ == "tieng_on" {
+				in.Attrs = nil
+			}
+			r, err := f.svc.Submit(ctx, f.resident, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		east := file("xay_dung_trai_phep", 106.6939)   // 98 m east of the boundary
+		file("xay_dung_trai_phep", 106.6960)           // 325 m east of it
+		file("tieng_on", 106.6935)                     // near, another type
+		closed := file("xay_dung_trai_phep", 106.6933) // near, then closed
+		west := file("xay_dung_trai_phep", 106.6925)   // in the querying point's own ward
+		if east.WardCode != "26740" || west.WardCode != "26743" {
+			t.Fatalf("routing: east in %s, west in %s", east.WardCode, west.WardCode)
+		}
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.Exec(ctx, "UPDATE requests SET status = 'closed' WHERE id = ?", closed.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		near, err := f.svc.Nearby(ctx, f.resident2, "xay_dung_trai_phep", 10.7726, 106.69255) // 49 m west of the boundary
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int64
+		for _, r := range near {
+			got = append(got, r.ID)
+		}
+		if want := []int64{west.ID, east.ID}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("nearby: got %v, want %v (newest first: the west one, then across the boundary)", got, want)
+		}
+		unbounded := request.New(d, f.areas, request.Config{Now: f.clk.Now})
+		if near, err := unbounded.Nearby(ctx, f.resident2, "xay_dung_trai_phep", 10.7726, 106.69255); err != nil || len(near) != 0 {
+			t.Errorf("without boundaries: got %d (%v), want none", len(near), err)
+		}
+	})
+}
