@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -48,6 +47,9 @@ func EnqueueMany(ctx context.Context, tx *db.Tx, js []New) error {
 // server much less than INSERTs; elsewhere as EnqueueMany. A key that does
 // exist fails the transaction instead of being skipped.
 func EnqueueNew(ctx context.Context, tx *db.Tx, js []New) error {
+	if !tx.CanCopy() {
+		return EnqueueMany(ctx, tx, js)
+	}
 	now := db.Now()
 	rows := make([][]any, len(js))
 	for i, j := range js {
@@ -57,11 +59,7 @@ func EnqueueNew(ctx context.Context, tx *db.Tx, js []New) error {
 		}
 		rows[i] = row
 	}
-	err := tx.CopyFrom(ctx, "jobs", []string{"kind", "key", "payload", "run_at", "max_attempts", "created_at"}, rows)
-	if errors.Is(err, db.ErrNoCopy) {
-		return EnqueueMany(ctx, tx, js)
-	}
-	if err != nil {
+	if err := tx.CopyFrom(ctx, "jobs", []string{"kind", "key", "payload", "run_at", "max_attempts", "created_at"}, rows); err != nil {
 		return fmt.Errorf("enqueue %d jobs: %w", len(js), err)
 	}
 	return nil

@@ -51,14 +51,15 @@ const indexEvery = 2 * time.Second
 // with repeats of the last one.
 func queueIntake(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
 	ids := make([]int64, len(rows))
-	copyRows := make([][]any, len(rows))
 	for i, r := range rows {
 		ids[i] = r.id
-		copyRows[i] = []any{r.id}
 	}
-	// The ids are new: on PostgreSQL they go in through COPY.
-	if err := tx.CopyFrom(ctx, "request_index_queue", []string{"request_id"}, copyRows); !errors.Is(err, db.ErrNoCopy) {
-		return err
+	if tx.CanCopy() { // the ids are new
+		copyRows := make([][]any, len(ids))
+		for i, id := range ids {
+			copyRows[i] = []any{id}
+		}
+		return tx.CopyFrom(ctx, "request_index_queue", []string{"request_id"}, copyRows)
 	}
 	for len(ids) > 0 {
 		k := min(len(ids), 512)

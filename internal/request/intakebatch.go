@@ -12,7 +12,7 @@ import (
 
 // intakeRow is one validated, routed request waiting to be written.
 type intakeRow struct {
-	vals     []any // the requests columns of intakeCols, in order
+	vals     []any // the requests columns of intakeColumns, in order
 	token    string
 	photos   []string
 	reporter int64
@@ -21,39 +21,33 @@ type intakeRow struct {
 	id       int64 // set once written
 }
 
-const intakeCols = `token, type_id, ward_id, unit_id, unit_path, org_kind, agency, status, priority, public,
-	description, address, lat, lon, attrs, search_fold, reporter_id, reporter_name, reporter_phone, anonymous, channel, filed_by_id,
-	ack_due, resolve_due, created_at, updated_at`
+// intakeColumns are the requests columns of intakeRow.vals, in order.
+var intakeColumns = strings.Fields(`token type_id ward_id unit_id unit_path org_kind agency status priority public
+	description address lat lon attrs search_fold reporter_id reporter_name reporter_phone anonymous channel filed_by_id
+	ack_due resolve_due created_at updated_at`)
 
-const intakeNCols = 26
-
-// intakeSetMax bounds one multi-row INSERT (and so the distinct statement
-// texts a statement cache keeps: one per size).
-const intakeSetMax = 32
-
-// insertRequests writes rows inside tx — on PostgreSQL one COPY (ids taken
-// from the sequence first), on SQLite one INSERT per intakeSetMax requests
-// — their photos and followers, and their acknowledge-deadline jobs (one
-// COPY on PostgreSQL). The resolve deadline is scheduled when
-// the request is acknowledged or its acknowledge deadline runs, whichever
+// insertRequests writes rows inside tx — the requests themselves
+// (db.Tx.InsertIDs: one COPY on PostgreSQL, a multi-row INSERT per 32 on
+// SQLite), their photos and followers, and their acknowledge-deadline
+// jobs (jobs.EnqueueNew). The resolve deadline is scheduled when the
+// request is acknowledged or its acknowledge deadline runs, whichever
 // comes first. The timeline's first entry ("created") is the request row
 // itself. The search postings are left to the indexer: the batch's ids go
 // on its queue in one statement (queueIntake, indexer.go).
 func insertRequests(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
-	var err error
-	if tx.Dialect() == db.Postgres {
-		err = copyRequests(ctx, tx, rows)
-	} else {
-		err = insertRequestRows(ctx, tx, rows)
+	vals := make([][]any, len(rows))
+	for i, r := range rows {
+		vals[i] = r.vals
 	}
+	ids, err := tx.InsertIDs(ctx, "requests", intakeColumns, vals)
 	if err != nil {
 		return err
 	}
+	for i, r := range rows {
+		r.id = ids[i]
+	}
 	js := make([]jobs.New, 0, len(rows))
 	for _, r := range rows {
-		if r.id == 0 {
-			return fmt.Errorf("insert requests: no id returned for a request")
-		}
 		for _, ph := range r.photos {
 			if _, err := tx.Exec(ctx, `INSERT INTO request_updates(request_id, at, actor_id, actor_name, kind, status, public, photo) VALUES (?, ?, ?, '', 'photo', 'new', 1, ?)`,
 				r.id, r.at, nullID(r.reporter), ph); err != nil {
@@ -73,66 +67,6 @@ func insertRequests(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
 		return err
 	}
 	return jobs.EnqueueNew(ctx, tx, js)
-}
-
-// intakeColumns is intakeCols as a list, after the id (copyRequests).
-var intakeColumns = func() []string {
-	cols := []string{"id"}
-	for _, c := range strings.Split(intakeCols, ",") {
-		cols = append(cols, strings.TrimSpace(c))
-	}
-	return cols
-}()
-
-// copyRequests writes rows through COPY (PostgreSQL), with ids taken from
-// the table's sequence first, since COPY returns nothing.
-func copyRequests(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
-	ids, err := db.Column[int64](tx.Query(ctx, "SELECT nextval(pg_get_serial_sequence('requests', 'id')) FROM generate_series(1, ?)", len(rows)))
-	if err != nil {
-		return err
-	}
-	if len(ids) != len(rows) {
-		return fmt.Errorf("insert requests: %d ids for %d requests", len(ids), len(rows))
-	}
-	vals := make([][]any, len(rows))
-	for i, r := range rows {
-		r.id = ids[i]
-		vals[i] = append([]any{r.id}, r.vals...)
-	}
-	return tx.CopyFrom(ctx, "requests", intakeColumns, vals)
-}
-
-// insertRequestRows writes rows with one INSERT per intakeSetMax of them
-// (SQLite). The one writer gives a multi-row INSERT consecutive rowids,
-// the last of them last_insert_rowid(). RETURNING would cost a statement
-// journal — every page the INSERT changes copied first — for 4–8 % of the
-// writer's time (docs/BENCHMARKS.md).
-func insertRequestRows(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
-	for start := 0; start < len(rows); start += intakeSetMax {
-		set := rows[start:min(start+intakeSetMax, len(rows))]
-		var q strings.Builder
-		q.WriteString("INSERT INTO requests(" + intakeCols + ") VALUES ")
-		args := make([]any, 0, len(set)*intakeNCols)
-		for i, r := range set {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?" + strings.Repeat(", ?", intakeNCols-1) + ")")
-			args = append(args, r.vals...)
-		}
-		res, err := tx.Exec(ctx, q.String(), args...)
-		if err != nil {
-			return err
-		}
-		last, err := res.LastInsertId()
-		if err != nil {
-			return err
-		}
-		for i, r := range set {
-			r.id = last - int64(len(set)-1-i)
-		}
-	}
-	return nil
 }
 
 // Concurrent submissions are written together (Service.intake, a

@@ -120,16 +120,14 @@ func writePostings(ctx context.Context, tx *db.Tx, ps []posting, fresh bool) err
 		}
 		return cmp.Or(cmp.Compare(a.created, b.created), cmp.Compare(a.id, b.id))
 	})
-	if fresh && copyPostings && tx.Dialect() == db.Postgres {
+	if fresh && copyPostings && tx.CanCopy() {
 		// New postings go in through COPY: on PostgreSQL it costs the
 		// server about half of what multi-row INSERTs do (docs/BENCHMARKS.md).
 		rows := make([][]any, len(all))
 		for i, r := range all {
 			rows[i] = []any{r.term, r.created, r.id, r.path}
 		}
-		if err := tx.CopyFrom(ctx, "request_terms", []string{"term", "created_at", "request_id", "unit_path"}, rows); !errors.Is(err, db.ErrNoCopy) {
-			return err
-		}
+		return tx.CopyFrom(ctx, "request_terms", []string{"term", "created_at", "request_id", "unit_path"}, rows)
 	}
 	for len(all) > 0 {
 		k := min(len(all), maxRows)
