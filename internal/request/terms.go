@@ -138,14 +138,7 @@ func writePostings(ctx context.Context, tx *db.Tx, ps []posting, fresh bool) err
 			k = n
 		}
 		var sb strings.Builder
-		verb := "INSERT"
-		if fresh && tx.Dialect() == db.SQLite {
-			// OR FAIL: a clash fails the statement (and so the write)
-			// without SQLite first copying every page the statement
-			// changes into a statement journal, as ABORT needs to.
-			verb = "INSERT OR FAIL"
-		}
-		sb.WriteString(verb + " INTO request_terms(term, created_at, request_id, unit_path) VALUES ")
+		sb.WriteString("INSERT INTO request_terms(term, created_at, request_id, unit_path) VALUES ")
 		args := make([]any, 0, 4*n)
 		for i := range n {
 			if i > 0 {
