@@ -298,6 +298,7 @@ func buildRequests(ctx context.Context, d *db.DB, wards, total int, logf func(st
 					}
 					sb.WriteString("(?, ?, ?, ?, ?, 'ward_office', 'UBND', ?, 'normal', 1, ?, ?, '{}', ?, 'web', ?, ?, ?, ?, ?, ?)")
 					g := rng.IntN(len(groupIDs))
+					w := g / 6 // the group's ward
 					desc := benchWords[rng.IntN(len(benchWords))] + " " + benchWords[rng.IntN(len(benchWords))] + ", đề nghị phường xử lý sớm"
 					if rng.IntN(2000) == 0 {
 						desc += "; người báo: chị Khánh"
@@ -305,10 +306,9 @@ func buildRequests(ctx context.Context, d *db.DB, wards, total int, logf func(st
 					addr := fmt.Sprintf("%d %s", 1+rng.IntN(300), benchStreets[rng.IntN(len(benchStreets))])
 					// Ids grow with time, as they do in service.
 					created := nowMs - year + int64(done+i)*year/int64(total) + rng.Int64N(1000)
-					args = append(args, fmt.Sprintf("b%d", done+i), typeIDs[rng.IntN(len(typeIDs))], wardIDs[g/6], groupIDs[g], groupPaths[g],
+					args = append(args, fmt.Sprintf("b%d", done+i), typeIDs[rng.IntN(len(typeIDs))], wardIDs[w], groupIDs[g], groupPaths[g],
 						statuses[rng.IntN(len(statuses))], desc, addr, "", created+8*3600*1000, created+80*3600*1000, created, created)
 					// A point in the ward's square (squareWards).
-					w := g / 6
 					args = append(args, squareLat0+float64(w/10)*squareSide+rng.Float64()*squareSide, squareLon0+float64(w%10)*squareSide+rng.Float64()*squareSide)
 				}
 				if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {

@@ -50,16 +50,16 @@ const indexEvery = 2 * time.Second
 // one COPY on PostgreSQL; on SQLite one statement per 512 ids, padded
 // with repeats of the last one.
 func queueIntake(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
+	if tx.CanCopy() { // the ids are new
+		copyRows := make([][]any, len(rows))
+		for i, r := range rows {
+			copyRows[i] = []any{r.id}
+		}
+		return tx.CopyFrom(ctx, "request_index_queue", []string{"request_id"}, copyRows)
+	}
 	ids := make([]int64, len(rows))
 	for i, r := range rows {
 		ids[i] = r.id
-	}
-	if tx.CanCopy() { // the ids are new
-		copyRows := make([][]any, len(ids))
-		for i, id := range ids {
-			copyRows[i] = []any{id}
-		}
-		return tx.CopyFrom(ctx, "request_index_queue", []string{"request_id"}, copyRows)
 	}
 	for len(ids) > 0 {
 		k := min(len(ids), 512)
