@@ -179,9 +179,12 @@ func (s *Service) UnitStats(ctx context.Context, unitID int64, since time.Time) 
 	if err != nil {
 		return Stats{}, err
 	}
-	lo, hi := db.SubtreeRange(u.Path)
+	cond, args, _, err := s.unitScope(ctx, u.Path)
+	if err != nil {
+		return Stats{}, err
+	}
 	rows, err := s.d.Query(ctx, `SELECT status, created_at, acked_at, resolved_at, ack_due, resolve_due, COALESCE(rating, 0)
-		FROM requests WHERE unit_path >= ? AND unit_path < ? AND created_at >= ? AND merged_into IS NULL`, lo, hi, db.Millis(since))
+		FROM requests r WHERE `+cond+` AND r.created_at >= ? AND r.merged_into IS NULL`, append(args, db.Millis(since))...)
 	if err != nil {
 		return Stats{}, err
 	}

@@ -104,40 +104,21 @@ func (s *Service) Mine(ctx context.Context, p *account.Principal, f Filter) (Pag
 	return s.listWhere(ctx, p, "r.id IN (SELECT request_id FROM request_followers WHERE account_id = ?)", []any{p.AccountID}, f, termScope{})
 }
 
-// list runs the query over scopes: the requests routed into them and,
-// for officials, those escalated into them (a second, small query merged
-// in: one OR of both would keep either index from ordering the page).
-// A scope that is exactly a ward uses the (ward_id, created_at) index, so
-// the newest page is read in order without sorting the ward.
+// list runs the query over scopes (unitScope): the requests routed into
+// them and, for officials, those escalated into them (a second, small
+// query merged in: one OR of both would keep either index from ordering
+// the page).
 func (s *Service) list(ctx context.Context, p *account.Principal, scopes []string, f Filter) (Page, error) {
 	var or []string
 	var args []any
 	wideScope := len(scopes) == 0
 	for _, sc := range scopes {
-		ward, err := s.isWard(ctx, sc)
+		c, a, wide, err := s.unitScope(ctx, sc)
 		if err != nil {
 			return Page{}, err
 		}
-		if ward {
-			or, args = append(or, "r.ward_id = ?"), append(args, lastID(sc))
-			continue
-		}
-		lo, hi := db.SubtreeRange(sc)
-		wide, err := s.aboveWard(ctx, sc)
-		if err != nil {
-			return Page{}, err
-		}
-		if wide {
-			wideScope = true
-			// A province or district holds most requests: read newest
-			// first, a page comes at once, where the (unit_path,
-			// created_at) range would sort the whole subtree. Without
-			// samples the planners cannot tell, so the expression keeps
-			// them off that index.
-			or, args = append(or, "((r.unit_path || '') >= ? AND (r.unit_path || '') < ?)"), append(args, lo, hi)
-			continue
-		}
-		or, args = append(or, "(r.unit_path >= ? AND r.unit_path < ?)"), append(args, lo, hi)
+		wideScope = wideScope || wide
+		or, args = append(or, c), append(args, a...)
 	}
 	cond := ""
 	if len(or) > 0 {
@@ -213,6 +194,40 @@ func mergePages(a, b Page, limit int) Page {
 		out.Next = encodeCursor(fc, fid)
 	}
 	return out
+}
+
+// unitScope returns the condition on requests r that selects those routed
+// into the subtree of the unit at path, written for the index that serves
+// it:
+//   - a ward: its id, read newest first through (ward_id, created_at)
+//     without sorting the ward;
+//   - a unit below a ward (khu phố, tổ): the range of unit paths and
+//     "r.unit_id <> r.ward_id", the condition of the partial index
+//     requests_below_ward (schema 11), which holds only the requests routed
+//     below their ward — those routed to the ward, most of them, cost no
+//     write at a random page of it;
+//   - a province or the country (wide): the range on an expression no
+//     index serves. Such a subtree holds most requests: read newest first
+//     (requests_created), a page comes at once, where a range of the
+//     subtree would sort it. Without samples the planners cannot tell, so
+//     the expression keeps them off any other index.
+func (s *Service) unitScope(ctx context.Context, path string) (cond string, args []any, wide bool, err error) {
+	ward, err := s.isWard(ctx, path)
+	if err != nil {
+		return "", nil, false, err
+	}
+	if ward {
+		return "r.ward_id = ?", []any{lastID(path)}, false, nil
+	}
+	lo, hi := db.SubtreeRange(path)
+	wide, err = s.aboveWard(ctx, path)
+	if err != nil {
+		return "", nil, false, err
+	}
+	if wide {
+		return "((r.unit_path || '') >= ? AND (r.unit_path || '') < ?)", []any{lo, hi}, true, nil
+	}
+	return "(r.unit_path >= ? AND r.unit_path < ? AND r.unit_id <> r.ward_id)", []any{lo, hi}, false, nil
 }
 
 // isWard reports whether path is a commune's.

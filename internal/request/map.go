@@ -51,16 +51,11 @@ func (s *Service) Markers(ctx context.Context, lang string, f Filter, limit int)
 		if err != nil {
 			return nil, false, err
 		}
-		ward, err := s.isWard(ctx, u.Path)
+		c, a, _, err := s.unitScope(ctx, u.Path)
 		if err != nil {
 			return nil, false, err
 		}
-		if ward {
-			where, args = append(where, "r.ward_id = ?"), append(args, u.ID)
-		} else {
-			lo, hi := db.SubtreeRange(u.Path)
-			where, args = append(where, "r.unit_path >= ? AND r.unit_path < ?"), append(args, lo, hi)
-		}
+		where, args = append(where, c), append(args, a...)
 	}
 	if f.TypeCode != "" {
 		t, err := s.TypeByCode(ctx, f.TypeCode)

@@ -495,3 +495,69 @@ func TestNearbyAcrossWards(t *testing.T) {
 		}
 	})
 }
+
+// Requests routed to a ward, a khu phố and a tổ are counted, listed and
+// mapped at each level of the tree, whichever index serves the level:
+// (ward_id, created_at) for the ward, the partial index of requests routed
+// below their ward for the khu phố and the tổ, newest first for the
+// province. On SQLite, INDEXED BY fails unless the partial index can serve
+// a below-ward scope's condition.
+func TestScopesAtEveryLevel(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		pub := true
+		// The ward's request has a point far from any household, the tổ's
+		// the household's; the khu phố's is filed by unit, with no point.
+		for _, c := range []struct {
+			unit     area.Unit
+			lat, lon *float64
+		}{{f.ward, ptr(10.7800), ptr(106.7000)}, {f.kp1, nil, nil}, {f.to1, ptr(10.7725), ptr(106.6930)}} {
+			in := request.Input{TypeCode: "gop_y_khac", Description: "Đèn đường hỏng ở " + c.unit.Name, Lat: c.lat, Lon: c.lon, Public: &pub, OnBehalf: true, ReporterName: "Bà Tư"}
+			if c.lat == nil {
+				in.UnitID = c.unit.ID
+			}
+			r, err := f.svc.Submit(ctx, f.official, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.UnitID != c.unit.ID {
+				t.Fatalf("filed for %s: routed to unit %d", c.unit.Name, r.UnitID)
+			}
+		}
+		for _, c := range []struct {
+			unit        area.Unit
+			want, marks int
+		}{{f.province, 3, 2}, {f.ward, 3, 2}, {f.kp1, 2, 1}, {f.to1, 1, 1}} {
+			st, err := f.svc.UnitStats(ctx, c.unit.ID, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Received != c.want {
+				t.Errorf("stats of %s: %d received, want %d", c.unit.Name, st.Received, c.want)
+			}
+			marks, _, err := f.svc.Markers(ctx, "vi", request.Filter{UnitID: c.unit.ID}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(marks) != c.marks {
+				t.Errorf("map of %s: %d markers, want %d", c.unit.Name, len(marks), c.marks)
+			}
+			page, err := f.svc.Queue(ctx, f.admin, request.Filter{UnitID: c.unit.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Items) != c.want {
+				t.Errorf("queue of %s: %d requests, want %d", c.unit.Name, len(page.Items), c.want)
+			}
+		}
+		if d.Dialect == db.SQLite {
+			lo, hi := db.SubtreeRange(f.kp1.Path)
+			var n int
+			if err := d.QueryRow(ctx, `SELECT COUNT(*) FROM requests r INDEXED BY requests_below_ward
+				WHERE (r.unit_path >= ? AND r.unit_path < ? AND r.unit_id <> r.ward_id)`, lo, hi).Scan(&n); err != nil || n != 2 {
+				t.Errorf("below-ward scope through requests_below_ward: %d, %v; want 2", n, err)
+			}
+		}
+	})
+}
