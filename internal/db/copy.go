@@ -14,9 +14,8 @@ import (
 // protocol (SQLite): the caller inserts with statements instead.
 var ErrNoCopy = errors.New("db: no COPY on this engine")
 
-// CanCopy reports whether CopyFrom works in the transaction (PostgreSQL):
-// a caller with rows to build for it can tell first.
-func (t *Tx) CanCopy() bool { return t.conn != nil }
+// canCopy reports whether CopyFrom works in the transaction (PostgreSQL).
+func (t *Tx) canCopy() bool { return t.conn != nil }
 
 // CopyFrom appends rows to table through PostgreSQL's COPY protocol, in
 // the transaction: one round trip carries them all, and the server skips
@@ -35,6 +34,54 @@ func (t *Tx) CopyFrom(ctx context.Context, table string, cols []string, rows [][
 		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
 		return err
 	})
+}
+
+// insertNewVars bounds the arguments of one multi-row INSERT of InsertNew
+// on SQLite.
+const insertNewVars = 4096
+
+// InsertNew appends rows that must all be new to table, in the
+// transaction: through COPY on PostgreSQL (CopyFrom); on SQLite as
+// multi-row INSERT OR FAIL statements of a power-of-two number of rows
+// each, so the writer's statement cache keeps a few texts per table. OR
+// FAIL rather than the default ABORT spares SQLite the statement journal
+// that a multi-row insert in the middle of a transaction otherwise opens —
+// a copy of every page the statement changes, about 8 % of the intake
+// writer's time (docs/BENCHMARKS.md). A row that already exists fails on
+// both engines; on SQLite the rows before it stay in the transaction, so
+// the caller must fail its Write with the error (whose rollback discards
+// them), never go on after it.
+func (t *Tx) InsertNew(ctx context.Context, table string, cols []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if t.canCopy() {
+		return t.CopyFrom(ctx, table, cols, rows)
+	}
+	per := max(1, insertNewVars/len(cols))
+	head := "INSERT OR FAIL INTO " + table + "(" + strings.Join(cols, ", ") + ") VALUES "
+	one := "(?" + strings.Repeat(", ?", len(cols)-1) + ")"
+	for len(rows) > 0 {
+		n := 1
+		for 2*n <= min(len(rows), per) {
+			n *= 2
+		}
+		var q strings.Builder
+		q.WriteString(head)
+		args := make([]any, 0, n*len(cols))
+		for i, r := range rows[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(one)
+			args = append(args, r...)
+		}
+		if _, err := t.Exec(ctx, q.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 // insertIDsSet bounds the rows of one multi-row INSERT of InsertIDs on

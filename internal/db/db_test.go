@@ -452,3 +452,70 @@ func TestInsertIDs(t *testing.T) {
 		}
 	})
 }
+
+// InsertNew writes every row, across several statements when there are
+// many; a row that already exists fails the Write on both engines, and
+// none of that Write's rows are kept — not even those of its statement
+// before the duplicate, which SQLite's OR FAIL leaves for the rollback —
+// while another Write in the same group commit keeps its own.
+func TestInsertNew(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		cols := []string{"k", "a", "b", "c"}
+		rowsFrom := func(from, n int) [][]any {
+			var rows [][]any
+			for i := from; i < from+n; i++ {
+				rows = append(rows, []any{fmt.Sprintf("k%05d", i), i, "Đồng", int64(i) * 1000})
+			}
+			return rows
+		}
+		err := d.Write(ctx, func(tx *db.Tx) error {
+			if _, err := tx.Exec(ctx, "CREATE TABLE new_t (k TEXT PRIMARY KEY, a INTEGER NOT NULL, b TEXT NOT NULL, c BIGINT NOT NULL)"); err != nil {
+				return err
+			}
+			return tx.InsertNew(ctx, "new_t", cols, rowsFrom(0, 1500)) // 1,024 + 256 + 128 + 64 + 16 + 8 + 4 rows
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		count := func() int {
+			var n int
+			if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM new_t").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := count(); n != 1500 {
+			t.Fatalf("got %d rows, want 1500", n)
+		}
+		var b string
+		var c int64
+		if err := d.QueryRow(ctx, "SELECT b, c FROM new_t WHERE k = 'k01499'").Scan(&b, &c); err != nil || b != "Đồng" || c != 1499000 {
+			t.Fatalf("last row: %q %d (%v)", b, c, err)
+		}
+		// Rows 1500–1509 are new, 1499 exists, 1510–1519 are new again.
+		clash := append(rowsFrom(1500, 10), rowsFrom(1499, 1)...)
+		clash = append(clash, rowsFrom(1510, 10)...)
+		var wg sync.WaitGroup
+		var clashErr, otherErr error
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			clashErr = d.Write(ctx, func(tx *db.Tx) error { return tx.InsertNew(ctx, "new_t", cols, clash) })
+		}()
+		go func() {
+			defer wg.Done()
+			otherErr = d.Write(ctx, func(tx *db.Tx) error { return tx.InsertNew(ctx, "new_t", cols, rowsFrom(2000, 5)) })
+		}()
+		wg.Wait()
+		if !db.IsUniqueViolation(clashErr) {
+			t.Fatalf("inserting an existing row: got %v, want a unique violation", clashErr)
+		}
+		if otherErr != nil {
+			t.Fatalf("the other Write: %v", otherErr)
+		}
+		if n := count(); n != 1505 {
+			t.Fatalf("after the failed Write: %d rows, want 1505 (none of its rows kept)", n)
+		}
+	})
+}

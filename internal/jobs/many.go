@@ -43,13 +43,11 @@ func EnqueueMany(ctx context.Context, tx *db.Tx, js []New) error {
 }
 
 // EnqueueNew adds jobs whose keys cannot exist yet (they name a row made
-// in the same transaction): on PostgreSQL in one COPY, which costs the
-// server much less than INSERTs; elsewhere as EnqueueMany. A key that does
-// exist fails the transaction instead of being skipped.
+// in the same transaction) with db.Tx.InsertNew: on PostgreSQL in one
+// COPY, which costs the server much less than INSERTs; on SQLite without
+// a statement journal. A key that does exist fails the transaction
+// instead of being skipped.
 func EnqueueNew(ctx context.Context, tx *db.Tx, js []New) error {
-	if !tx.CanCopy() {
-		return EnqueueMany(ctx, tx, js)
-	}
 	now := db.Now()
 	rows := make([][]any, len(js))
 	for i, j := range js {
@@ -59,7 +57,7 @@ func EnqueueNew(ctx context.Context, tx *db.Tx, js []New) error {
 		}
 		rows[i] = row
 	}
-	if err := tx.CopyFrom(ctx, "jobs", []string{"kind", "key", "payload", "run_at", "max_attempts", "created_at"}, rows); err != nil {
+	if err := tx.InsertNew(ctx, "jobs", []string{"kind", "key", "payload", "run_at", "max_attempts", "created_at"}, rows); err != nil {
 		return fmt.Errorf("enqueue %d jobs: %w", len(js), err)
 	}
 	return nil

@@ -46,31 +46,14 @@ const indexLinger = 50 * time.Millisecond
 // restart.
 const indexEvery = 2 * time.Second
 
-// queueIntake adds rows' ids to the index queue (in intake's transaction):
-// one COPY on PostgreSQL; on SQLite one statement per 512 ids, padded
-// with repeats of the last one.
+// queueIntake adds rows' ids to the index queue (in intake's transaction;
+// the ids are new: db.Tx.InsertNew).
 func queueIntake(ctx context.Context, tx *db.Tx, rows []*intakeRow) error {
-	if tx.CanCopy() { // the ids are new
-		copyRows := make([][]any, len(rows))
-		for i, r := range rows {
-			copyRows[i] = []any{r.id}
-		}
-		return tx.CopyFrom(ctx, "request_index_queue", []string{"request_id"}, copyRows)
-	}
-	ids := make([]int64, len(rows))
+	ids := make([][]any, len(rows))
 	for i, r := range rows {
-		ids[i] = r.id
+		ids[i] = []any{r.id}
 	}
-	for len(ids) > 0 {
-		k := min(len(ids), 512)
-		args := paddedIDs(ids[:k])
-		q := "INSERT INTO request_index_queue(request_id) VALUES (?)" + strings.Repeat(", (?)", len(args)-1) + " ON CONFLICT DO NOTHING"
-		if _, err := tx.Exec(ctx, q, args...); err != nil {
-			return err
-		}
-		ids = ids[k:]
-	}
-	return nil
+	return tx.InsertNew(ctx, "request_index_queue", []string{"request_id"}, ids)
 }
 
 // paddedIDs returns ids as statement arguments, padded to a bucket size by

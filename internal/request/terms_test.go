@@ -68,7 +68,13 @@ func BenchmarkWritePostings(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(id), "ns/request")
 	}
-	b.Run("sqlite", func(b *testing.B) { run(b, db.SQLite) })
-	b.Run("postgres/copy", func(b *testing.B) { copyPostings = true; run(b, db.Postgres) })
-	b.Run("postgres/insert", func(b *testing.B) { copyPostings = false; defer func() { copyPostings = true }(); run(b, db.Postgres) })
+	plain := func(b *testing.B, e db.Dialect) {
+		bulkPostings = false
+		defer func() { bulkPostings = true }()
+		run(b, e)
+	}
+	b.Run("sqlite/or-fail", func(b *testing.B) { run(b, db.SQLite) })
+	b.Run("sqlite/insert", func(b *testing.B) { plain(b, db.SQLite) })
+	b.Run("postgres/copy", func(b *testing.B) { run(b, db.Postgres) })
+	b.Run("postgres/insert", func(b *testing.B) { plain(b, db.Postgres) })
 }
