@@ -11,8 +11,9 @@ import (
 )
 
 // committer is the single SQLite writer. It runs every pending Write in its
-// own savepoint inside one transaction and commits once, so N concurrent
-// writers pay for one fsync instead of N (group commit).
+// own savepoint inside one transaction (the first of a transaction needs
+// none) and commits once, so N concurrent writers pay for one fsync
+// instead of N (group commit).
 //
 // The fsync is pipelined. The writer connection runs at synchronous=NORMAL,
 // so COMMIT writes the transaction's frames to the WAL without syncing it;
