@@ -59,29 +59,35 @@ func (t *Tx) InsertNew(ctx context.Context, table string, cols []string, rows []
 		return t.CopyFrom(ctx, table, cols, rows)
 	}
 	per := max(1, insertNewVars/len(cols))
-	head := "INSERT OR FAIL INTO " + table + "(" + strings.Join(cols, ", ") + ") VALUES "
-	one := "(?" + strings.Repeat(", ?", len(cols)-1) + ")"
 	for len(rows) > 0 {
 		n := 1
 		for 2*n <= min(len(rows), per) {
 			n *= 2
 		}
-		var q strings.Builder
-		q.WriteString(head)
-		args := make([]any, 0, n*len(cols))
-		for i, r := range rows[:n] {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString(one)
-			args = append(args, r...)
-		}
-		if _, err := t.Exec(ctx, q.String(), args...); err != nil {
+		q, args := valuesInsert("INSERT OR FAIL INTO", table, cols, rows[:n])
+		if _, err := t.Exec(ctx, q, args...); err != nil {
 			return err
 		}
 		rows = rows[n:]
 	}
 	return nil
+}
+
+// valuesInsert returns "verb table(cols) VALUES (?, …), …" for rows, and
+// their values as its arguments.
+func valuesInsert(verb, table string, cols []string, rows [][]any) (string, []any) {
+	one := "(?" + strings.Repeat(", ?", len(cols)-1) + ")"
+	var q strings.Builder
+	q.WriteString(verb + " " + table + "(" + strings.Join(cols, ", ") + ") VALUES ")
+	args := make([]any, 0, len(rows)*len(cols))
+	for i, r := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(one)
+		args = append(args, r...)
+	}
+	return q.String(), args
 }
 
 // insertIDsSet bounds the rows of one multi-row INSERT of InsertIDs on
@@ -116,20 +122,10 @@ func (t *Tx) InsertIDs(ctx context.Context, table string, cols []string, rows []
 		return ids, t.CopyFrom(ctx, table, append([]string{"id"}, cols...), withID)
 	}
 	ids := make([]int64, 0, len(rows))
-	one := "(?" + strings.Repeat(", ?", len(cols)-1) + ")"
 	for start := 0; start < len(rows); start += insertIDsSet {
 		set := rows[start:min(start+insertIDsSet, len(rows))]
-		var q strings.Builder
-		q.WriteString("INSERT INTO " + table + "(" + strings.Join(cols, ", ") + ") VALUES ")
-		args := make([]any, 0, len(set)*len(cols))
-		for i, r := range set {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString(one)
-			args = append(args, r...)
-		}
-		res, err := t.Exec(ctx, q.String(), args...)
+		q, args := valuesInsert("INSERT INTO", table, cols, set)
+		res, err := t.Exec(ctx, q, args...)
 		if err != nil {
 			return nil, err
 		}
