@@ -3,6 +3,7 @@ package request
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/trothu/trothu/internal/db"
@@ -73,8 +74,60 @@ func BenchmarkWritePostings(b *testing.B) {
 		defer func() { bulkPostings = true }()
 		run(b, e)
 	}
+	// A candidate the product does not use (yet): the engines' own text
+	// indexes, which buffer a transaction's entries and write them as
+	// sorted runs — SQLite's FTS5 (contentless, no positions) and a GIN
+	// index with its pending list on PostgreSQL. Each request is one row
+	// of its posted words plus a token per unit of its path, so that a
+	// unit bound is one more word of the match (docs/BENCHMARKS.md, "What
+	// the search postings cost").
+	candidate := func(b *testing.B, e db.Dialect) {
+		d := dbtest.Open(b, e)
+		ctx := context.Background()
+		ddl := []string{"CREATE VIRTUAL TABLE bench_text USING fts5(words, content='', columnsize=0, detail=none)"}
+		if e == db.Postgres {
+			ddl = []string{"CREATE TABLE bench_text (id BIGINT PRIMARY KEY, words TEXT[] NOT NULL)",
+				"CREATE INDEX bench_text_words ON bench_text USING gin (words) WITH (fastupdate = on)"}
+		}
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			for _, q := range ddl {
+				if _, err := tx.Exec(ctx, q); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		id := int64(0)
+		b.ResetTimer()
+		for range b.N {
+			rows := make([][]any, 512)
+			for i := range rows {
+				id++
+				k := int(id)
+				fold := fmt.Sprintf(" %s %s truoc nha so %d duong %s gop y kien nghi khac ", words[k%len(words)], words[k*7%len(words)], 1+k*13%300, streets[k*3%len(streets)])
+				terms := append(postedTerms(fold), "u1", fmt.Sprintf("u%d", k%63), fmt.Sprintf("u%d", k%3000))
+				if e == db.Postgres {
+					rows[i] = []any{id, terms}
+				} else {
+					rows[i] = []any{id, strings.Join(terms, " ")}
+				}
+			}
+			cols := []string{"id", "words"}
+			if e == db.SQLite {
+				cols[0] = "rowid"
+			}
+			if err := d.Write(ctx, func(tx *db.Tx) error { return tx.InsertNew(ctx, "bench_text", cols, rows) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(id), "ns/request")
+	}
 	b.Run("sqlite/or-fail", func(b *testing.B) { run(b, db.SQLite) })
 	b.Run("sqlite/insert", func(b *testing.B) { plain(b, db.SQLite) })
+	b.Run("sqlite/fts5", func(b *testing.B) { candidate(b, db.SQLite) })
 	b.Run("postgres/copy", func(b *testing.B) { run(b, db.Postgres) })
 	b.Run("postgres/insert", func(b *testing.B) { plain(b, db.Postgres) })
+	b.Run("postgres/gin", func(b *testing.B) { candidate(b, db.Postgres) })
 }
