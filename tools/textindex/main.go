@@ -1,0 +1,133 @@
+// Command textindex measures a candidate for the requests' search index:
+// SQLite's FTS5 over 1,000,000 synthetic requests, one row a request of its
+// indexed words plus one token per unit of its path (province, ward, khu
+// phố, tổ), so that a unit bound is one more word of the match. It prints
+// the cost of building the index in transactions of 512 requests and the
+// time of the search shapes `trothu bench search` times, newest first,
+// within the newest three quarters of the ids (a recency bound), 200 runs
+// each. See docs/BENCHMARKS.md, "What the search postings cost".
+//
+//	cd tools/textindex && go run . [-requests 1000000] [-runs 200]
+package main
+
+import (
+	"database/sql"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// The words and streets of the search bench (cmd/trothu/bench_search.go),
+// folded.
+var (
+	words   = []string{"den duong", "rac thai", "ngap nuoc", "xay dung", "lan chiem", "via he", "tieng on", "karaoke", "cong", "o ga", "cay xanh", "xe may", "hem", "cho", "bai giu xe", "nuoc thai", "mui hoi", "trat tu", "an ninh", "giay phep"}
+	streets = []string{"le loi", "nguyen hue", "le thanh ton", "nguyen trai", "pham ngu lao", "bui vien", "de tham", "cong quynh", "tran hung dao", "hai ba trung"}
+)
+
+// doc returns request i's row: its words, then its units — the province
+// u1, ward u1000+w of 100, khu phố u2000+… (2 a ward), tổ u3000+… (3 a
+// khu phố).
+func doc(i int) string {
+	w := i % 100
+	kp := w*2 + i/100%2
+	to := kp*3 + i/200%3
+	return fmt.Sprintf("%s %s %d %s khac u1 u%d u%d u%d", words[i%len(words)], words[i*7%len(words)], 1+i*13%300, streets[i*3%len(streets)], 1000+w, 2000+kp, 3000+to)
+}
+
+func main() {
+	n := flag.Int("requests", 1000000, "requests indexed")
+	runs := flag.Int("runs", 200, "timed runs of each search")
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "textindex-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	for _, v := range []struct{ name, opts string }{
+		{"FTS5", ""},
+		{"FTS5 with 2- and 3-letter prefix indexes", ", prefix='2 3'"},
+	} {
+		if err := measure(filepath.Join(dir, strings.Fields(v.name)[0]+fmt.Sprint(len(v.opts))+".db"), v.name, v.opts, *n, *runs); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+func measure(path, name, opts string, n, runs int) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-32000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("CREATE VIRTUAL TABLE t USING fts5(words, content='', contentless_delete=1, detail=none" + opts + ")"); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	const batch = 512
+	for k := 0; k < n; k += batch {
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO t(rowid, words) VALUES ")
+		var args []any
+		for i := k; i < min(k+batch, n); i++ {
+			if i > k {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?)")
+			args = append(args, i+1, doc(i))
+		}
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(sb.String(), args...); err != nil {
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	built := time.Since(t0)
+	fmt.Printf("%s: %d requests indexed in %.1f s, %.1f µs a request\n", name, n, built.Seconds(), float64(built.Microseconds())/float64(n))
+	for _, q := range []struct{ name, match string }{
+		{"ward, rare word", "karaoke AND u1007"},
+		{"tổ, rare word", "karaoke AND u3042"},
+		{"province, rare word", "karaoke AND u1"},
+		{"province, house number", "137 AND u1"},
+		{"ward, two words that never meet", "rac AND thai AND u1042"},
+		{"province, two streets that never meet", "thanh AND vien AND u1"},
+		{"ward, prefix", "ngu* AND u1007"},
+		{"province, prefix", "ngu* AND u1"},
+	} {
+		ds := make([]time.Duration, runs)
+		var found int
+		for r := range ds {
+			t := time.Now()
+			rows, err := db.Query("SELECT rowid FROM t WHERE t MATCH ? AND rowid > ? ORDER BY rowid DESC LIMIT 50", q.match, n/4)
+			if err != nil {
+				return err
+			}
+			found = 0
+			for rows.Next() {
+				found++
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			ds[r] = time.Since(t)
+		}
+		slices.Sort(ds)
+		fmt.Printf("  %-40s %2d found  p50 %6.2f ms  p95 %6.2f ms  max %6.2f ms\n", q.name, found,
+			ms(ds[runs/2]), ms(ds[runs*95/100]), ms(ds[runs-1]))
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
