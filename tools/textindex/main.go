@@ -61,11 +61,11 @@ func main() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	for _, v := range []struct{ name, opts string }{
+	for i, v := range []struct{ name, opts string }{
 		{"FTS5", ""},
 		{"FTS5 with 2- and 3-letter prefix indexes", ", prefix='2 3'"},
 	} {
-		if err := measure(filepath.Join(dir, strings.Fields(v.name)[0]+fmt.Sprint(len(v.opts))+".db"), v.name, v.opts, *n, *runs); err != nil {
+		if err := measure(filepath.Join(dir, fmt.Sprintf("fts%d.db", i)), v.name, v.opts, *n, *runs); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -105,27 +105,22 @@ func measure(path, name, opts string, n, runs int) error {
 			return err
 		}
 	}
-	built := time.Since(t0)
-	fmt.Printf("%s: %d requests indexed in %.1f s, %.1f µs a request\n", name, n, built.Seconds(), float64(built.Microseconds())/float64(n))
+	indexed(name, n, time.Since(t0))
 	for _, q := range searches {
-		ds := make([]time.Duration, runs)
-		var found int
-		for r := range ds {
-			t := time.Now()
+		err := timeSearch(q.name, runs, func() (int, error) {
 			rows, err := db.Query("SELECT rowid FROM t WHERE t MATCH ? AND rowid > ? ORDER BY rowid DESC LIMIT 50", q.match, n/4)
 			if err != nil {
-				return err
+				return 0, err
 			}
-			found = 0
+			found := 0
 			for rows.Next() {
 				found++
 			}
-			if err := rows.Close(); err != nil {
-				return err
-			}
-			ds[r] = time.Since(t)
+			return found, rows.Close()
+		})
+		if err != nil {
+			return err
 		}
-		report(q.name, found, ds)
 	}
 	return nil
 }
@@ -142,11 +137,28 @@ var searches = []struct{ name, match string }{
 	{"province, prefix", "ngu* AND u1"},
 }
 
-func report(name string, found int, ds []time.Duration) {
+// timeSearch runs search runs times and prints how many it found and the
+// p50, p95 and slowest of its times.
+func timeSearch(name string, runs int, search func() (found int, err error)) error {
+	ds := make([]time.Duration, runs)
+	var found int
+	for r := range ds {
+		t := time.Now()
+		var err error
+		if found, err = search(); err != nil {
+			return err
+		}
+		ds[r] = time.Since(t)
+	}
 	slices.Sort(ds)
-	runs := len(ds)
 	fmt.Printf("  %-40s %2d found  p50 %6.2f ms  p95 %6.2f ms  max %6.2f ms\n", name, found,
 		ms(ds[runs/2]), ms(ds[runs*95/100]), ms(ds[runs-1]))
+	return nil
+}
+
+// indexed prints what indexing n requests took.
+func indexed(name string, n int, took time.Duration) {
+	fmt.Printf("%s: %d requests indexed in %.1f s, %.1f µs a request\n", name, n, took.Seconds(), float64(took.Microseconds())/float64(n))
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -187,8 +199,7 @@ func measurePostgres(url string, n, runs int) error {
 			return err
 		}
 	}
-	built := time.Since(t0)
-	fmt.Printf("PostgreSQL GIN: %d requests indexed in %.1f s, %.1f µs a request\n", n, built.Seconds(), float64(built.Microseconds())/float64(n))
+	indexed("PostgreSQL GIN", n, time.Since(t0))
 	if _, err := conn.Exec(ctx, "VACUUM ANALYZE t"); err != nil {
 		return err
 	}
@@ -210,25 +221,21 @@ func measurePostgres(url string, n, runs int) error {
 			args = append(args, some)
 		}
 		sql += " ORDER BY id DESC LIMIT 50"
-		ds := make([]time.Duration, runs)
-		var found int
-		for r := range ds {
-			t := time.Now()
+		err := timeSearch(q.name, runs, func() (int, error) {
 			rows, err := conn.Query(ctx, sql, args...)
 			if err != nil {
-				return err
+				return 0, err
 			}
-			found = 0
+			found := 0
 			for rows.Next() {
 				found++
 			}
 			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			ds[r] = time.Since(t)
+			return found, rows.Err()
+		})
+		if err != nil {
+			return err
 		}
-		report(q.name, found, ds)
 	}
 	return nil
 }
