@@ -35,3 +35,7 @@ func SetPurgeBatch(n int) func() {
 	purgeBatch = n
 	return func() { purgeBatch = old }
 }
+
+// ByID reports whether p is in id order (a search through SQLite's text
+// index) rather than by creation time.
+func ByID(p Page) bool { return p.byID }

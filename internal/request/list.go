@@ -30,26 +30,44 @@ type Filter struct {
 	Offset     int       // rows to skip (Open311 page/page_size)
 	Limit      int       // default 50, at most 1000
 	PublicOnly bool
+
+	byID bool // order by id (a search on SQLite's text index: see list)
 }
 
 // Page is a page of requests; Next is the cursor of the following page.
 type Page struct {
 	Items []Request `json:"items"`
 	Next  string    `json:"next,omitempty"`
+
+	byID bool // ordered by id, newest first, not by creation time
+}
+
+// A cursor is where a page ended: at (created, id) in creation order, or
+// at id in id order (byID: a search through SQLite's text index, which
+// walks documents by id).
+type cursor struct {
+	created, id int64
+	byID        bool
 }
 
 func encodeCursor(created, id int64) string {
 	return strconv.FormatInt(created, 36) + "." + strconv.FormatInt(id, 36)
 }
 
-func decodeCursor(c string) (int64, int64, error) {
+// encodeIDCursor is the cursor of a page in id order: no creation time.
+func encodeIDCursor(id int64) string { return "." + strconv.FormatInt(id, 36) }
+
+func decodeCursor(c string) (cursor, error) {
 	a, b, ok := strings.Cut(c, ".")
-	ca, err1 := strconv.ParseInt(a, 36, 64)
 	ib, err2 := strconv.ParseInt(b, 36, 64)
-	if !ok || err1 != nil || err2 != nil {
-		return 0, 0, apperr.InvalidField("after", "Con trỏ trang không hợp lệ.", "Invalid page cursor.")
+	if ok && a == "" && err2 == nil {
+		return cursor{id: ib, byID: true}, nil
 	}
-	return ca, ib, nil
+	ca, err1 := strconv.ParseInt(a, 36, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return cursor{}, apperr.InvalidField("after", "Con trỏ trang không hợp lệ.", "Invalid page cursor.")
+	}
+	return cursor{created: ca, id: ib}, nil
 }
 
 // Queue returns the requests p handles: those routed to or escalated into
@@ -141,6 +159,9 @@ func (s *Service) list(ctx context.Context, p *account.Principal, scopes []strin
 		lo, hi := db.SubtreeRange(sc)
 		eor, eargs = append(eor, "(r.escalated_path >= ? AND r.escalated_path < ?)"), append(eargs, lo, hi)
 	}
+	// A search through SQLite's text index pages by id: so do the
+	// escalated ones merged into it (a few, sorted).
+	f.byID = main.byID
 	esc, err := s.listWhere(ctx, p, "("+strings.Join(eor, " OR ")+")", eargs, f, termScope{})
 	if err != nil || len(esc.Items) == 0 {
 		return main, err
@@ -164,11 +185,15 @@ func mergePages(a, b Page, limit int) Page {
 			all = append(all, r)
 		}
 	}
-	slices.SortFunc(all, func(x, y Request) int {
-		if c := y.CreatedAt.Compare(x.CreatedAt); c != 0 {
-			return c
+	// In id order every key's creation time counts as 0.
+	key := func(r Request) int64 {
+		if a.byID {
+			return 0
 		}
-		return cmp.Compare(y.ID, x.ID)
+		return db.Millis(r.CreatedAt)
+	}
+	slices.SortFunc(all, func(x, y Request) int {
+		return cmp.Or(cmp.Compare(key(y), key(x)), cmp.Compare(y.ID, x.ID))
 	})
 	var fc, fid int64
 	frontier := false
@@ -178,20 +203,23 @@ func mergePages(a, b Page, limit int) Page {
 		}
 	}
 	for _, n := range []string{a.Next, b.Next} {
-		if c, id, err := decodeCursor(n); n != "" && err == nil {
-			consider(c, id)
+		if c, err := decodeCursor(n); n != "" && err == nil {
+			consider(c.created, c.id)
 		}
 	}
 	if len(all) > limit {
-		consider(db.Millis(all[limit-1].CreatedAt), all[limit-1].ID)
+		consider(key(all[limit-1]), all[limit-1].ID)
 	}
-	out := Page{Items: all}
+	out := Page{Items: all, byID: a.byID}
 	if frontier {
 		out.Items = slices.DeleteFunc(all, func(r Request) bool {
-			c := db.Millis(r.CreatedAt)
+			c := key(r)
 			return c < fc || c == fc && r.ID < fid
 		})
 		out.Next = encodeCursor(fc, fid)
+		if a.byID {
+			out.Next = encodeIDCursor(fid)
+		}
 	}
 	return out
 }
@@ -323,15 +351,19 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 	if !f.Until.IsZero() {
 		where, args = append(where, "r.created_at < ?"), append(args, db.Millis(f.Until))
 	}
-	var after *[2]int64 // the cursor's (created_at, id)
+	var after *cursor
 	if f.After != "" {
-		c, id, err := decodeCursor(f.After)
+		c, err := decodeCursor(f.After)
 		if err != nil {
 			return Page{}, err
 		}
-		after = &[2]int64{c, id}
-		where = append(where, "(r.created_at < ? OR (r.created_at = ? AND r.id < ?))")
-		args = append(args, c, c, id)
+		after = &c
+		if c.byID {
+			where, args = append(where, "r.id < ?"), append(args, c.id)
+		} else {
+			where = append(where, "(r.created_at < ? OR (r.created_at = ? AND r.id < ?))")
+			args = append(args, c.created, c.created, c.id)
+		}
 	}
 	from, order := requestFrom, " ORDER BY r.created_at DESC, r.id DESC"
 	var d *drive
@@ -350,7 +382,11 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 		}
 		if d != nil {
 			where, args = append(slices.Clone(d.where), where...), append(slices.Clone(d.args), args...)
+			f.byID = d.byID
 		}
+	}
+	if f.byID {
+		order = " ORDER BY r.id DESC"
 	}
 	// A search that reads the scope in order reads at most a bound of
 	// requests a page; a page that stops there short of its rows carries
@@ -366,8 +402,8 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 		if !f.Until.IsZero() {
 			bc, ba = append(bc, "r.created_at < ?"), append(ba, db.Millis(f.Until))
 		}
-		if after != nil {
-			bc, ba = append(bc, "(r.created_at < ? OR (r.created_at = ? AND r.id < ?))"), append(ba, after[0], after[0], after[1])
+		if after != nil && !after.byID {
+			bc, ba = append(bc, "(r.created_at < ? OR (r.created_at = ? AND r.id < ?))"), append(ba, after.created, after.created, after.id)
 		}
 		c, id, ok, err := s.scanBound(ctx, strings.Join(bc, " AND "), ba, sc.wide)
 		if err != nil {
@@ -385,7 +421,7 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 	q := "SELECT " + requestCols + from
 	if d != nil {
 		var err error
-		if q, args, err = pageIDs(ctx, s.d, d, where, args, f.Limit+1); err != nil {
+		if q, args, err = pageIDs(ctx, s.d, d, where, args, order, f.Limit+1); err != nil {
 			return Page{}, err
 		}
 	} else {
@@ -402,7 +438,7 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 		return Page{}, err
 	}
 	defer rows.Close()
-	out := Page{Items: []Request{}}
+	out := Page{Items: []Request{}, byID: f.byID}
 	for rows.Next() {
 		var r Request
 		if err := scanRequest(rows, &r, langOf(p)); err != nil {
@@ -418,6 +454,9 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 		out.Items = out.Items[:f.Limit]
 		last := out.Items[f.Limit-1]
 		out.Next = encodeCursor(db.Millis(last.CreatedAt), last.ID)
+		if f.byID {
+			out.Next = encodeIDCursor(last.ID)
+		}
 		return out, nil
 	}
 	if bound != "" {

@@ -132,6 +132,8 @@ type Service struct {
 	intake  batch.Batcher[*intakeReq] // intakebatch.go
 	out     atomic.Pointer[delivery]  // notify.go
 	terr    atomic.Pointer[territory] // territory.go
+	// words: the text index's vocabulary this process wrote (SQLite, fts.go).
+	words vocab
 	// indexWake wakes the background indexer after intake (indexer.go).
 	indexWake chan struct{}
 }

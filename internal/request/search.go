@@ -96,6 +96,7 @@ type drive struct {
 	args  []any  // of from, then of where
 	where []string
 	order string // ORDER BY of the walk
+	byID  bool   // the walk is in id order (SQLite's text index), not by creation time
 	// lastQuery finds the last posting a bounded walk reads (none: the
 	// walk is not bounded, or read them all).
 	lastQuery string
@@ -118,6 +119,9 @@ func (s *Service) resume(ctx context.Context, d *drive) (string, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
+	if d.byID {
+		return encodeIDCursor(id), err
+	}
 	return encodeCursor(c, id), err
 }
 
@@ -130,13 +134,20 @@ func (s *Service) resume(ctx context.Context, d *drive) (string, error) {
 // it found the scope to hold fewer requests in the window than scanBound
 // would read (the bound then needs no probe).
 // Counts are probed with at most probeLimit entries each.
-func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, scopeCond string, scopeArgs []any, since, until int64, after *[2]int64) (d *drive, small bool, err error) {
+func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, scopeCond string, scopeArgs []any, since, until int64, after *cursor) (d *drive, small bool, err error) {
 	if !sc.ok || tq.id != 0 || forcePlan == "scan" {
 		return nil, false, nil
 	}
 	// The postings of requests filed a moment ago may still be queued.
 	if err := s.indexPending(ctx); err != nil {
 		return nil, false, err
+	}
+	if s.d.Dialect == db.SQLite {
+		d, err := s.planText(ctx, tq, sc, since, after)
+		return d, false, err
+	}
+	if after != nil && after.byID {
+		after = nil // the rows are bounded by id (listWhere)
 	}
 	timeCond, timeArgs := " AND created_at >= ?", []any{since}
 	if until > 0 {
@@ -239,7 +250,7 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 			sub, d.args = sub+" AND created_at < ?", append(d.args, until)
 		}
 		if after != nil {
-			sub, d.args = sub+" AND (created_at < ? OR (created_at = ? AND request_id < ?))", append(d.args, after[0], after[0], after[1])
+			sub, d.args = sub+" AND (created_at < ? OR (created_at = ? AND request_id < ?))", append(d.args, after.created, after.created, after.id)
 		}
 		sub += " ORDER BY created_at DESC, request_id DESC"
 		d.lastQuery = strings.Replace(sub, "SELECT term, created_at, request_id, unit_path", "SELECT created_at, request_id", 1) + " LIMIT 1 OFFSET " + strconv.Itoa(walkLimit-1)
@@ -299,10 +310,14 @@ var maxPrefixWords = 16
 // maxPrefixWords+1 (more: the prefix is broad), one index seek each.
 func (s *Service) expandPrefix(ctx context.Context, prefix string) ([]string, error) {
 	lo, hi := prefixRange(prefix)
+	words := "request_terms"
+	if s.d.Dialect == db.SQLite {
+		words = "request_words" // the text index's vocabulary (fts.go)
+	}
 	return db.Column[string](s.d.Query(ctx, `WITH RECURSIVE v(t) AS (
-		SELECT (SELECT MIN(term) FROM request_terms WHERE term >= ? AND term < ?)
+		SELECT (SELECT MIN(term) FROM `+words+` WHERE term >= ? AND term < ?)
 		UNION ALL
-		SELECT (SELECT MIN(term) FROM request_terms WHERE term > v.t AND term < ?) FROM v WHERE v.t IS NOT NULL)
+		SELECT (SELECT MIN(term) FROM `+words+` WHERE term > v.t AND term < ?) FROM v WHERE v.t IS NOT NULL)
 		SELECT t FROM v WHERE t IS NOT NULL LIMIT ?`, lo, hi, hi, maxPrefixWords+1))
 }
 
@@ -323,7 +338,7 @@ func prefixRange(p string) (lo, hi string) { return p, p + "\U0010FFFF" }
 // the joins of a listing are planned for a known handful of ids, not for
 // a walk whose size no planner can guess (PostgreSQL scanned the units
 // table for every row).
-func pageIDs(ctx context.Context, q querier, d *drive, where []string, args []any, limit int) (string, []any, error) {
+func pageIDs(ctx context.Context, q querier, d *drive, where []string, args []any, order string, limit int) (string, []any, error) {
 	query := "SELECT r.id" + d.from
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
@@ -350,5 +365,5 @@ func pageIDs(ctx context.Context, q querier, d *drive, where []string, args []an
 	for n := bucket(len(ids)); len(ids) < n; {
 		ids = append(ids, ids[0]) // a few statement shapes
 	}
-	return "SELECT " + requestCols + requestFrom + " WHERE r.id IN (?" + strings.Repeat(", ?", len(ids)-1) + ") ORDER BY r.created_at DESC, r.id DESC", ids, nil
+	return "SELECT " + requestCols + requestFrom + " WHERE r.id IN (?" + strings.Repeat(", ?", len(ids)-1) + ")" + order, ids, nil
 }

@@ -69,7 +69,11 @@ func bucket(n int) int { return db.KeyedSize(max(n, 8), math.MaxInt) }
 // in one statement: a re-index of one request (new requests are posted by
 // the indexer, indexer.go).
 func indexTerms(ctx context.Context, tx *db.Tx, id, createdMs int64, unitPath, fold string) error {
-	return insertPostings(ctx, tx, []posting{{id: id, created: createdMs, path: unitPath, terms: postedTerms(fold)}})
+	ps := []posting{{id: id, created: createdMs, path: unitPath, terms: postedTerms(fold)}}
+	if tx.Dialect() == db.SQLite {
+		return writeDocs(ctx, tx, ps, nil, false) // replaces its document
+	}
+	return insertPostings(ctx, tx, ps)
 }
 
 type posting struct {
@@ -226,8 +230,10 @@ func reindex(ctx context.Context, tx *db.Tx, id int64) error {
 		FROM requests r JOIN request_types t ON t.id = r.type_id WHERE r.id = ?`, id).Scan(&desc, &addr, &typeName, &path, &old, &created); err != nil {
 		return notFound(err, "yêu cầu", "Request")
 	}
-	if err := deletePostings(ctx, tx, id, created, foldTerms(old)); err != nil {
-		return err
+	if tx.Dialect() != db.SQLite { // a document is replaced (indexTerms)
+		if err := deletePostings(ctx, tx, id, created, foldTerms(old)); err != nil {
+			return err
+		}
 	}
 	fold := searchFold(requestText(desc, addr, typeName))
 	if fold != old {
@@ -289,6 +295,9 @@ func (s *Service) runTypeReindex(ctx context.Context, tx *db.Tx, j jobs.Job) err
 // backdateTerms moves the postings of request id back by ms, with the
 // request's creation time (call it before the request row moves).
 func backdateTerms(ctx context.Context, tx *db.Tx, id, ms int64) error {
+	if tx.Dialect() == db.SQLite {
+		return nil // a document holds no time
+	}
 	if err := unqueue(ctx, tx, id); err != nil {
 		return err
 	}
@@ -377,7 +386,7 @@ func (s *Service) Reindex(ctx context.Context, after int64, done func(last int64
 			ps := make([]posting, 0, len(rs))
 			var folds []idFold
 			for _, r := range rs {
-				if strings.HasPrefix(r.old, " ") { // indexed before: remove its postings
+				if strings.HasPrefix(r.old, " ") && tx.Dialect() != db.SQLite { // indexed before: remove its postings
 					if err := deletePostings(ctx, tx, r.id, r.created, foldTerms(r.old)); err != nil {
 						return err
 					}
@@ -389,6 +398,9 @@ func (s *Service) Reindex(ctx context.Context, after int64, done func(last int64
 			}
 			if err := updateFolds(ctx, tx, folds); err != nil {
 				return err
+			}
+			if tx.Dialect() == db.SQLite {
+				return writeDocs(ctx, tx, ps, nil, false) // replaces documents
 			}
 			return insertPostings(ctx, tx, ps)
 		})

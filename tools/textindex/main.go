@@ -135,6 +135,8 @@ var searches = []struct{ name, match string }{
 	{"province, two streets that never meet", "thanh AND vien AND u1"},
 	{"ward, prefix", "ngu* AND u1007"},
 	{"province, prefix", "ngu* AND u1"},
+	{"ward, 4-letter prefix", "nguy* AND u1007"},
+	{"province, 4-letter prefix", "nguy* AND u1"},
 }
 
 // timeSearch runs search runs times and prints how many it found and the
