@@ -198,7 +198,10 @@ func (s *Service) planText(ctx context.Context, tq textQuery, sc termScope, sinc
 	if len(parts) == 0 {
 		return nil, nil
 	}
-	if len(sc.paths) > 0 {
+	// A province or more holds most documents: its rows are bounded by
+	// the listing's scope condition instead (a token in every document
+	// doubles the work of a match).
+	if len(sc.paths) > 0 && !sc.wide {
 		q := make([]string, len(sc.paths))
 		for i, path := range sc.paths {
 			q[i] = ftsQuote(unitToken(strconv.FormatInt(lastID(path), 10)))
@@ -209,21 +212,78 @@ func (s *Service) planText(ctx context.Context, tq textQuery, sc termScope, sinc
 	if err != nil {
 		return nil, err
 	}
-	sub := "SELECT rowid AS id FROM request_fts WHERE request_fts MATCH ? AND rowid >= ?"
-	args := []any{strings.Join(parts, " AND "), low}
+	t := &textMatch{match: strings.Join(parts, " AND "), low: low}
 	if after != nil && after.byID {
-		sub, args = sub+" AND rowid < ?", append(args, after.id)
+		t.below = after.id
 	}
-	sub += " ORDER BY rowid DESC"
-	// At most walkLimit documents a page: a page that ends there short of
-	// its rows carries the cursor of the last one read.
-	return &drive{
-		from:      " FROM (" + sub + " LIMIT " + strconv.Itoa(walkLimit) + ") p CROSS JOIN requests r",
-		args:      args,
-		where:     []string{"r.id = p.id"},
-		order:     " ORDER BY p.id DESC",
-		byID:      true,
-		lastQuery: "SELECT 0, id FROM (" + sub + " LIMIT 1 OFFSET " + strconv.Itoa(walkLimit-1) + ") x",
-		lastArgs:  args,
-	}, nil
+	return &drive{text: t, byID: true}, nil
+}
+
+// textMatch is a walk of SQLite's text index: the documents matching
+// match with ids from low and below below (0: no bound), newest first.
+type textMatch struct {
+	match      string
+	low, below int64
+}
+
+// textFirst is how many documents the first read of a walk takes: a
+// page's worth and more, which most searches need no more than.
+const textFirst = 128
+
+// textWalk walks t for the ids of at most want requests that also meet
+// the listing's where (conditions on requests r), newest first, reading
+// at most walkLimit documents. It reads ids, then checks them against the
+// rows, a batch at a time, so that it knows where it stopped: next is the
+// cursor after the last document read when it read walkLimit of them
+// short of want, else "". The ids are read whole before they are checked
+// (no connection holds a cursor while another is taken): textFirst
+// first (at most half the walk), then the rest of it.
+func (s *Service) textWalk(ctx context.Context, t *textMatch, where []string, args []any, want int) (found []int64, next string, err error) {
+	read := func(below int64, n int) ([]int64, error) {
+		q := "SELECT rowid FROM request_fts WHERE request_fts MATCH ? AND rowid >= ?"
+		qa := []any{t.match, t.low}
+		if below > 0 {
+			q, qa = q+" AND rowid < ?", append(qa, below)
+		}
+		return db.Column[int64](s.d.Query(ctx, q+" ORDER BY rowid DESC LIMIT "+strconv.Itoa(n), qa...))
+	}
+	check := func(ids []int64) error {
+		for len(ids) > 0 && len(found) < want {
+			k := min(len(ids), 512)
+			pad := paddedIDs(ids[:k])
+			q := "SELECT r.id FROM requests r WHERE r.id IN (?" + strings.Repeat(", ?", len(pad)-1) + ")"
+			if len(where) > 0 {
+				q += " AND " + strings.Join(where, " AND ")
+			}
+			got, err := db.Column[int64](s.d.Query(ctx, q+" ORDER BY r.id DESC", append(pad, args...)...))
+			if err != nil {
+				return err
+			}
+			found = append(found, got...)
+			ids = ids[k:]
+		}
+		return nil
+	}
+	first := min(textFirst, max(walkLimit/2, 1))
+	ids, err := read(t.below, first)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := check(ids); err != nil || len(found) >= want || len(ids) < first {
+		return found[:min(len(found), want)], "", err
+	}
+	rest, err := read(ids[len(ids)-1], walkLimit-first)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := check(rest); err != nil || len(found) >= want {
+		return found[:min(len(found), want)], "", err
+	}
+	if len(rest) == walkLimit-first && len(rest) > 0 {
+		return found, encodeIDCursor(rest[len(rest)-1]), nil
+	}
+	if len(rest) == 0 && len(ids) == walkLimit {
+		return found, encodeIDCursor(ids[len(ids)-1]), nil
+	}
+	return found, "", nil
 }

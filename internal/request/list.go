@@ -384,6 +384,17 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 			where, args = append(slices.Clone(d.where), where...), append(slices.Clone(d.args), args...)
 			f.byID = d.byID
 		}
+		if d != nil && d.text != nil {
+			ids, next, err := s.textWalk(ctx, d.text, where, args, f.Limit+1)
+			if err != nil {
+				return Page{}, err
+			}
+			out, err := s.loadPage(ctx, p, ids, f, now)
+			if err == nil && out.Next == "" {
+				out.Next = next
+			}
+			return out, err
+		}
 	}
 	if f.byID {
 		order = " ORDER BY r.id DESC"
@@ -433,6 +444,23 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 			q += " OFFSET " + strconv.Itoa(f.Offset)
 		}
 	}
+	out, err := s.readPage(ctx, p, q, args, f, now)
+	if err != nil || out.Next != "" {
+		return out, err
+	}
+	if bound != "" {
+		out.Next = bound
+		return out, nil
+	}
+	// A bounded walk that stopped short: go on from where it stopped.
+	next, err := s.resume(ctx, d)
+	out.Next = next
+	return out, err
+}
+
+// readPage reads the page query q returns (at most f.Limit+1 rows: one
+// more tells there is a next page, and sets its cursor).
+func (s *Service) readPage(ctx context.Context, p *account.Principal, q string, args []any, f Filter, now time.Time) (Page, error) {
 	rows, err := s.d.Query(ctx, q, args...)
 	if err != nil {
 		return Page{}, err
@@ -457,14 +485,21 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 		if f.byID {
 			out.Next = encodeIDCursor(last.ID)
 		}
-		return out, nil
 	}
-	if bound != "" {
-		out.Next = bound
-		return out, nil
+	return out, nil
+}
+
+// loadPage loads the requests of ids (at most f.Limit+1), in the
+// listing's order (readPage).
+func (s *Service) loadPage(ctx context.Context, p *account.Principal, ids []int64, f Filter, now time.Time) (Page, error) {
+	order := " ORDER BY r.created_at DESC, r.id DESC"
+	if f.byID {
+		order = " ORDER BY r.id DESC"
 	}
-	// A bounded walk that stopped short: go on from where it stopped.
-	next, err := s.resume(ctx, d)
-	out.Next = next
-	return out, err
+	a := make([]any, len(ids))
+	for i, id := range ids {
+		a[i] = id
+	}
+	q, args := idsQuery(a, order)
+	return s.readPage(ctx, p, q, args, f, now)
 }

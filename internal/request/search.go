@@ -95,8 +95,9 @@ type drive struct {
 	from  string // postings p, then requests r: ids only (see pageIDs)
 	args  []any  // of from, then of where
 	where []string
-	order string // ORDER BY of the walk
-	byID  bool   // the walk is in id order (SQLite's text index), not by creation time
+	order string     // ORDER BY of the walk
+	byID  bool       // the walk is in id order (SQLite's text index), not by creation time
+	text  *textMatch // SQLite's text index, walked by textWalk (the fields above are unused)
 	// lastQuery finds the last posting a bounded walk reads (none: the
 	// walk is not bounded, or read them all).
 	lastQuery string
@@ -359,11 +360,17 @@ func pageIDs(ctx context.Context, q querier, d *drive, where []string, args []an
 	if err := rows.Err(); err != nil {
 		return "", nil, err
 	}
+	page, pageArgs := idsQuery(ids, order)
+	return page, pageArgs, nil
+}
+
+// idsQuery returns the query that loads the requests of ids, in order.
+func idsQuery(ids []any, order string) (string, []any) {
 	if len(ids) == 0 {
-		return "SELECT " + requestCols + requestFrom + " WHERE 1 = 0", nil, nil
+		return "SELECT " + requestCols + requestFrom + " WHERE 1 = 0", nil
 	}
 	for n := bucket(len(ids)); len(ids) < n; {
 		ids = append(ids, ids[0]) // a few statement shapes
 	}
-	return "SELECT " + requestCols + requestFrom + " WHERE r.id IN (?" + strings.Repeat(", ?", len(ids)-1) + ")" + order, ids, nil
+	return "SELECT " + requestCols + requestFrom + " WHERE r.id IN (?" + strings.Repeat(", ?", len(ids)-1) + ")" + order, ids
 }

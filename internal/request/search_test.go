@@ -180,7 +180,7 @@ func TestSearchAgreesWithBruteForce(t *testing.T) {
 		for _, c := range []struct {
 			plan        string
 			words, walk int
-		}{{"", 16, 4000}, {"index", 16, 4000}, {"scan", 16, 4000}, {"", 1, 4000}, {"index", 1, 4000}, {"index", 16, 5}, {"", 16, 5}} {
+		}{{"", 16, 4000}, {"index", 16, 4000}, {"scan", 16, 4000}, {"", 1, 4000}, {"index", 1, 4000}, {"index", 16, 5}, {"", 16, 5}, {"index", 16, 40}} {
 			plan := fmt.Sprintf("%s/%d/%d", c.plan, c.words, c.walk)
 			restore := request.ForcePlan(c.plan, c.words, c.walk)
 			for _, who := range []struct {
