@@ -216,7 +216,7 @@ func (s *Service) planText(ctx context.Context, tq textQuery, sc termScope, sinc
 	if after != nil && after.byID {
 		t.below = after.id
 	}
-	return &drive{text: t, byID: true}, nil
+	return &drive{text: t}, nil
 }
 
 // textMatch is a walk of SQLite's text index: the documents matching

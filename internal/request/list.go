@@ -382,9 +382,9 @@ func (s *Service) listWhere(ctx context.Context, p *account.Principal, cond stri
 		}
 		if d != nil {
 			where, args = append(slices.Clone(d.where), where...), append(slices.Clone(d.args), args...)
-			f.byID = d.byID
 		}
 		if d != nil && d.text != nil {
+			f.byID = true
 			ids, next, err := s.textWalk(ctx, d.text, where, args, f.Limit+1)
 			if err != nil {
 				return Page{}, err

@@ -95,9 +95,10 @@ type drive struct {
 	from  string // postings p, then requests r: ids only (see pageIDs)
 	args  []any  // of from, then of where
 	where []string
-	order string     // ORDER BY of the walk
-	byID  bool       // the walk is in id order (SQLite's text index), not by creation time
-	text  *textMatch // SQLite's text index, walked by textWalk (the fields above are unused)
+	order string // ORDER BY of the walk
+	// text is a walk of SQLite's text index instead (textWalk; in id
+	// order, not by creation time): the other fields are unused.
+	text *textMatch
 	// lastQuery finds the last posting a bounded walk reads (none: the
 	// walk is not bounded, or read them all).
 	lastQuery string
@@ -119,9 +120,6 @@ func (s *Service) resume(ctx context.Context, d *drive) (string, error) {
 	err := s.d.QueryRow(ctx, d.lastQuery, d.lastArgs...).Scan(&c, &id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
-	}
-	if d.byID {
-		return encodeIDCursor(id), err
 	}
 	return encodeCursor(c, id), err
 }

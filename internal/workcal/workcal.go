@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -62,7 +63,18 @@ type Calendar struct {
 
 	mu       sync.Mutex
 	holidays map[int]map[string]string // year → date → name
+
+	// days caches hours by day (days since 1970-01-01 at UTC+7): every
+	// filed request asks for two deadlines, and the day's date key,
+	// holiday map and lock cost more than the walk itself. The calendar
+	// never changes once built, so neither do the entries.
+	days  sync.Map // int64 → []Span
+	nDays atomic.Int64
 }
+
+// maxCachedDays bounds days: deadlines and statistics ask about a few
+// years at most.
+const maxCachedDays = 20000
 
 // New builds a calendar from cfg. It returns an error naming the bad entry
 // for a malformed weekday, span or date, or a week without office hours.
@@ -239,9 +251,24 @@ func (c *Calendar) HolidayName(t time.Time) string {
 	return c.holidayMap(d.Year())[key(d)]
 }
 
-// hours returns the office hours of t's day: none on holidays and extra
-// days off; a make-up working day has the usual weekday hours.
+// hours returns the office hours of day (a midnight in Zone): none on
+// holidays and extra days off; a make-up working day has the usual
+// weekday hours.
 func (c *Calendar) hours(day time.Time) []Span {
+	n := (day.Unix() + 7*3600) / 86400 // Zone is UTC+7
+	if h, ok := c.days.Load(n); ok {
+		return h.([]Span)
+	}
+	h := c.dayHours(day)
+	if c.nDays.Load() < maxCachedDays {
+		if _, loaded := c.days.LoadOrStore(n, h); !loaded {
+			c.nDays.Add(1)
+		}
+	}
+	return h
+}
+
+func (c *Calendar) dayHours(day time.Time) []Span {
 	k := key(day)
 	if c.makeUp[k] {
 		if h := c.week[day.Weekday()]; len(h) > 0 {
@@ -290,7 +317,7 @@ func (c *Calendar) AddWorkingHours(t time.Time, d time.Duration) time.Time {
 				left -= avail
 			}
 		}
-		day = day.AddDate(0, 0, 1)
+		day = day.Add(24 * time.Hour) // Zone has no daylight saving
 	}
 	return t.Add(d) // a calendar with no office hours for ten years: fall back to clock time
 }
@@ -317,7 +344,7 @@ func (c *Calendar) WorkingHoursBetween(a, b time.Time) time.Duration {
 				total += end.Sub(start)
 			}
 		}
-		day = day.AddDate(0, 0, 1)
+		day = day.Add(24 * time.Hour) // Zone has no daylight saving
 	}
 	return total
 }

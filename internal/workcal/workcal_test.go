@@ -140,3 +140,21 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAddWorkingHours times the two deadlines every filed request
+// asks for (8 and 80 working hours from a weekday morning).
+//
+//	go test -run '^$' -bench BenchmarkAddWorkingHours ./internal/workcal/
+func BenchmarkAddWorkingHours(b *testing.B) {
+	c := Default()
+	t := time.Date(2026, time.November, 27, 9, 15, 0, 0, Zone)
+	var last time.Time
+	for i := range b.N {
+		at := t.Add(time.Duration(i%600) * time.Minute)
+		last = c.AddWorkingHours(at, 8*time.Hour)
+		last = c.AddWorkingHours(at, 80*time.Hour)
+	}
+	if last.Before(t) {
+		b.Fatal("a deadline before its start")
+	}
+}
