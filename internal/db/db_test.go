@@ -358,6 +358,61 @@ func TestMigrationKeysDeliveriesByUnit(t *testing.T) {
 	}
 }
 
+// Schema 12 (SQLite) replaces the search postings with the text index:
+// request_terms goes, the queue is emptied and every request is marked
+// for indexing from the first id, a backfill already under way included.
+func TestMigrationToTextIndex(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, dbtest.URL(t, db.SQLite), db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, to, err := d.MigrateTo(ctx, 11); err != nil || to != 11 {
+		t.Fatalf("migrate to 11: %d, %v", to, err)
+	}
+	err = d.Write(ctx, func(tx *db.Tx) error {
+		for _, q := range []string{
+			"UPDATE settings SET value = '500' WHERE key = 'request.terms_backfill'",
+			"INSERT INTO settings(key, value) SELECT 'request.terms_backfill', '500' WHERE NOT EXISTS (SELECT 1 FROM settings WHERE key = 'request.terms_backfill')",
+			"INSERT INTO request_terms(term, created_at, request_id, unit_path) VALUES ('khanh', 1000, 7, '/1/')",
+			"INSERT INTO request_index_queue(request_id) VALUES (8)",
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from, to, err := d.Migrate(ctx); err != nil || from != 11 || to < 12 {
+		t.Fatalf("migrate: %d→%d, %v", from, to, err)
+	}
+	var n int
+	if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'request_terms'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("request_terms after the migration: %d (%v), want dropped", n, err)
+	}
+	if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM request_index_queue").Scan(&n); err != nil || n != 0 {
+		t.Errorf("queued after the migration: %d (%v), want none", n, err)
+	}
+	var v string
+	if err := d.QueryRow(ctx, "SELECT value FROM settings WHERE key = 'request.terms_backfill'").Scan(&v); err != nil || v != "0" {
+		t.Errorf("backfill mark: %q (%v), want 0", v, err)
+	}
+	err = d.Write(ctx, func(tx *db.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO request_fts(rowid, words) VALUES (7, 'khanh hoi')")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.QueryRow(ctx, "SELECT COUNT(*) FROM request_fts WHERE request_fts MATCH 'kh*'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("text index: %d matches (%v), want 1", n, err)
+	}
+}
+
 // CopyFrom appends rows inside the transaction on PostgreSQL — kept when
 // it commits, gone when it fails — and answers ErrNoCopy on SQLite.
 func TestCopyFrom(t *testing.T) {
