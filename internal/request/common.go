@@ -119,7 +119,7 @@ func (s *Service) runPurge(ctx context.Context, tx *db.Tx, j jobs.Job) error {
 	if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
 		return fmt.Errorf("purge payload: %w", err)
 	}
-	if tx.Dialect() == db.SQLite {
+	if _, ok := s.index.(postingIndex); !ok {
 		// The text index (fts.go) was built after the list: a common
 		// word added later stays in older documents, where no search
 		// looks for it.

@@ -81,8 +81,14 @@ func (v *vocab) unknown(ps []posting) []string {
 	return out
 }
 
-// learn records words written to request_words by a committed
-// transaction.
+// reset forgets every word: a transaction that wrote some failed.
+func (v *vocab) reset() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.m = nil
+}
+
+// learn records words written to request_words.
 func (v *vocab) learn(words []string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -111,23 +117,39 @@ func addWords(ctx context.Context, tx *db.Tx, words []string) error {
 	return nil
 }
 
-// writeDocs writes the documents of ps, in statements of a power-of-two
-// number of rows: plain inserts when the requests have none (fresh: the
-// indexer's, which holds their ids; FTS5 does not check that a rowid is
-// new), else INSERT OR REPLACE. words are added to the vocabulary first
-// (nil: all of ps's words, for the rare writes that are not the
-// indexer's).
-func writeDocs(ctx context.Context, tx *db.Tx, ps []posting, words []string, fresh bool) error {
-	if words == nil {
-		words = (&vocab{}).unknown(ps)
-	}
+// textIndex is request_fts, with the vocabulary request_words; known
+// is what this process wrote to the vocabulary.
+type textIndex struct{ known *vocab }
+
+// add writes the documents of requests that have none with plain
+// inserts (FTS5 does not check that a rowid is new), in statements of a
+// power-of-two number of rows, after the words the vocabulary may lack.
+// It counts the words as known at once: should the transaction fail, the
+// caller forgets them all (vocab.reset), and a word that another write of
+// the same group commit skipped meanwhile is written again with the next
+// request that holds it.
+func (x textIndex) add(ctx context.Context, tx *db.Tx, ps []posting) error {
+	words := x.known.unknown(ps)
 	if err := addWords(ctx, tx, words); err != nil {
 		return err
 	}
-	verb := "INSERT OR REPLACE"
-	if fresh {
-		verb = "INSERT"
+	x.known.learn(words)
+	return writeDocs(ctx, tx, "INSERT", ps)
+}
+
+// replace writes every word to the vocabulary (OR IGNORE: these writes
+// are rare) and replaces the documents; a document holds no time, so old
+// is not needed.
+func (x textIndex) replace(ctx context.Context, tx *db.Tx, ps, _ []posting) error {
+	if err := addWords(ctx, tx, (&vocab{}).unknown(ps)); err != nil {
+		return err
 	}
+	return writeDocs(ctx, tx, "INSERT OR REPLACE", ps)
+}
+
+func (textIndex) vocabulary() string { return "request_words" }
+
+func writeDocs(ctx context.Context, tx *db.Tx, verb string, ps []posting) error {
 	for len(ps) > 0 {
 		n := 1
 		for 2*n <= min(len(ps), 512) {

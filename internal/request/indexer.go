@@ -82,9 +82,8 @@ func unqueue(ctx context.Context, tx *db.Tx, id int64) error {
 // and are dropped).
 func (s *Service) indexQueued(ctx context.Context, limit int) (int, error) {
 	var n int
-	var words []string // new to the text index's vocabulary (SQLite)
 	err := s.d.Write(ctx, func(tx *db.Tx) error {
-		n, words = 0, nil
+		n = 0
 		// Ids another instance is indexing are skipped.
 		take := "SELECT request_id FROM request_index_queue ORDER BY request_id LIMIT ?" + tx.SkipLocked()
 		ids, err := db.Column[int64](tx.Query(ctx, "DELETE FROM request_index_queue WHERE request_id IN ("+take+") RETURNING request_id", limit))
@@ -115,14 +114,10 @@ func (s *Service) indexQueued(ctx context.Context, limit int) (int, error) {
 			}
 			ids = ids[k:]
 		}
-		if tx.Dialect() == db.SQLite {
-			words = s.words.unknown(ps)
-			return writeDocs(ctx, tx, ps, words, true)
-		}
-		return insertNewPostings(ctx, tx, ps)
+		return s.index.add(ctx, tx, ps)
 	})
-	if err == nil {
-		s.words.learn(words)
+	if err != nil {
+		s.words.reset() // the words it added may not be there
 	}
 	return n, err
 }

@@ -438,7 +438,7 @@ func (s *Service) Backdate(ctx context.Context, id int64, d time.Duration) error
 	ms := d.Milliseconds()
 	return s.d.Write(ctx, func(tx *db.Tx) error {
 		var ack, res int64
-		if err := backdateTerms(ctx, tx, id, ms); err != nil {
+		if err := s.backdateTerms(ctx, tx, id, ms); err != nil {
 			return err
 		}
 		if err := tx.QueryRow(ctx, `UPDATE requests SET created_at = created_at - ?, updated_at = updated_at - ?, ack_due = ack_due - ?,

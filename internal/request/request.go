@@ -132,7 +132,9 @@ type Service struct {
 	intake  batch.Batcher[*intakeReq] // intakebatch.go
 	out     atomic.Pointer[delivery]  // notify.go
 	terr    atomic.Pointer[territory] // territory.go
-	// words: the text index's vocabulary this process wrote (SQLite, fts.go).
+	// index is the engine's search index; words, what this process
+	// wrote to the text index's vocabulary (SQLite, fts.go).
+	index searchIndex
 	words vocab
 	// indexWake wakes the background indexer after intake (indexer.go).
 	indexWake chan struct{}
@@ -158,6 +160,7 @@ func New(d *db.DB, areas *area.Service, cfg Config) *Service {
 		cfg.NearbyWindow = 30 * 24 * time.Hour
 	}
 	s := &Service{d: d, areas: areas, cfg: cfg, indexWake: make(chan struct{}, 1)}
+	s.index = indexFor(d.Dialect, &s.words)
 	s.intake = batch.Batcher[*intakeReq]{Run: s.commitIntake, MaxBatch: intakeBatchMax, MaxLeaders: batch.Leaders()}
 	s.cal.Store(cfg.Calendar)
 	return s

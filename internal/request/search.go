@@ -141,7 +141,7 @@ func (s *Service) planSearch(ctx context.Context, tq textQuery, sc termScope, sc
 	if err := s.indexPending(ctx); err != nil {
 		return nil, false, err
 	}
-	if s.d.Dialect == db.SQLite {
+	if _, ok := s.index.(textIndex); ok {
 		d, err := s.planText(ctx, tq, sc, since, after)
 		return d, false, err
 	}
@@ -309,10 +309,7 @@ var maxPrefixWords = 16
 // maxPrefixWords+1 (more: the prefix is broad), one index seek each.
 func (s *Service) expandPrefix(ctx context.Context, prefix string) ([]string, error) {
 	lo, hi := prefixRange(prefix)
-	words := "request_terms"
-	if s.d.Dialect == db.SQLite {
-		words = "request_words" // the text index's vocabulary (fts.go)
-	}
+	words := s.index.vocabulary()
 	return db.Column[string](s.d.Query(ctx, `WITH RECURSIVE v(t) AS (
 		SELECT (SELECT MIN(term) FROM `+words+` WHERE term >= ? AND term < ?)
 		UNION ALL

@@ -65,16 +65,45 @@ func foldTerms(fold string) []string {
 // for n items come in a few shapes and stay in the statement caches.
 func bucket(n int) int { return db.KeyedSize(max(n, 8), math.MaxInt) }
 
-// indexTerms writes the postings of request id, whose search_fold is fold,
-// in one statement: a re-index of one request (new requests are posted by
-// the indexer, indexer.go).
-func indexTerms(ctx context.Context, tx *db.Tx, id, createdMs int64, unitPath, fold string) error {
-	ps := []posting{{id: id, created: createdMs, path: unitPath, terms: postedTerms(fold)}}
-	if tx.Dialect() == db.SQLite {
-		return writeDocs(ctx, tx, ps, nil, false) // replaces its document
+// searchIndex is where requests' words are indexed: the postings on
+// PostgreSQL (postingIndex, here), SQLite's text index on SQLite
+// (textIndex, fts.go). Service.index holds the engine's.
+type searchIndex interface {
+	// add indexes requests that have no entries yet (the indexer's,
+	// which holds their ids).
+	add(ctx context.Context, tx *db.Tx, ps []posting) error
+	// replace indexes requests anew: old holds each one's entries as they
+	// were (its previous words and creation time; no words: none).
+	replace(ctx context.Context, tx *db.Tx, ps, old []posting) error
+	// vocabulary is the table of the indexed words, by term.
+	vocabulary() string
+}
+
+// indexFor returns the search index of an engine.
+func indexFor(e db.Dialect, words *vocab) searchIndex {
+	if e == db.SQLite {
+		return textIndex{words}
+	}
+	return postingIndex{}
+}
+
+// postingIndex is request_terms.
+type postingIndex struct{}
+
+func (postingIndex) add(ctx context.Context, tx *db.Tx, ps []posting) error {
+	return insertNewPostings(ctx, tx, ps)
+}
+
+func (postingIndex) replace(ctx context.Context, tx *db.Tx, ps, old []posting) error {
+	for _, o := range old {
+		if err := deletePostings(ctx, tx, o.id, o.created, o.terms); err != nil {
+			return err
+		}
 	}
 	return insertPostings(ctx, tx, ps)
 }
+
+func (postingIndex) vocabulary() string { return "request_terms" }
 
 type posting struct {
 	id, created int64
@@ -217,10 +246,10 @@ func updateFolds(ctx context.Context, tx *db.Tx, folds []idFold) error {
 	return nil
 }
 
-// reindex rewrites the search_fold and postings of request id from its
-// current text, type and unit (after a re-route). The old postings are
-// found from the stored search_fold, at the unchanged creation time.
-func reindex(ctx context.Context, tx *db.Tx, id int64) error {
+// reindex rewrites the search_fold and index entries of request id from
+// its current text, type and unit (after a re-route). The old entries
+// are found from the stored search_fold, at the unchanged creation time.
+func (s *Service) reindex(ctx context.Context, tx *db.Tx, id int64) error {
 	if err := unqueue(ctx, tx, id); err != nil {
 		return err
 	}
@@ -230,18 +259,14 @@ func reindex(ctx context.Context, tx *db.Tx, id int64) error {
 		FROM requests r JOIN request_types t ON t.id = r.type_id WHERE r.id = ?`, id).Scan(&desc, &addr, &typeName, &path, &old, &created); err != nil {
 		return notFound(err, "yêu cầu", "Request")
 	}
-	if tx.Dialect() != db.SQLite { // a document is replaced (indexTerms)
-		if err := deletePostings(ctx, tx, id, created, foldTerms(old)); err != nil {
-			return err
-		}
-	}
 	fold := searchFold(requestText(desc, addr, typeName))
 	if fold != old {
 		if _, err := tx.Exec(ctx, "UPDATE requests SET search_fold = ? WHERE id = ?", fold, id); err != nil {
 			return err
 		}
 	}
-	return indexTerms(ctx, tx, id, created, path, fold)
+	return s.index.replace(ctx, tx, []posting{{id: id, created: created, path: path, terms: postedTerms(fold)}},
+		[]posting{{id: id, created: created, terms: foldTerms(old)}})
 }
 
 // jobTypeReindex re-indexes the requests of a renamed type, a batch a
@@ -281,7 +306,7 @@ func (s *Service) runTypeReindex(ctx context.Context, tx *db.Tx, j jobs.Job) err
 		return err
 	}
 	for _, id := range ids {
-		if err := reindex(ctx, tx, id); err != nil {
+		if err := s.reindex(ctx, tx, id); err != nil {
 			return err
 		}
 	}
@@ -292,12 +317,9 @@ func (s *Service) runTypeReindex(ctx context.Context, tx *db.Tx, j jobs.Job) err
 	return enqueueTypeReindex(ctx, tx, p)
 }
 
-// backdateTerms moves the postings of request id back by ms, with the
-// request's creation time (call it before the request row moves).
-func backdateTerms(ctx context.Context, tx *db.Tx, id, ms int64) error {
-	if tx.Dialect() == db.SQLite {
-		return nil // a document holds no time
-	}
+// backdateTerms moves the index entries of request id back by ms, with
+// the request's creation time (call it before the request row moves).
+func (s *Service) backdateTerms(ctx context.Context, tx *db.Tx, id, ms int64) error {
 	if err := unqueue(ctx, tx, id); err != nil {
 		return err
 	}
@@ -306,10 +328,8 @@ func backdateTerms(ctx context.Context, tx *db.Tx, id, ms int64) error {
 	if err := tx.QueryRow(ctx, "SELECT search_fold, created_at, unit_path FROM requests WHERE id = ?", id).Scan(&fold, &created, &path); err != nil {
 		return notFound(err, "yêu cầu", "Request")
 	}
-	if err := deletePostings(ctx, tx, id, created, foldTerms(fold)); err != nil {
-		return err
-	}
-	return insertPostings(ctx, tx, []posting{{id: id, created: created - ms, path: path, terms: postedTerms(fold)}})
+	return s.index.replace(ctx, tx, []posting{{id: id, created: created - ms, path: path, terms: postedTerms(fold)}},
+		[]posting{{id: id, created: created, terms: foldTerms(fold)}})
 }
 
 // backfillKey is the setting that marks requests still to index (its
@@ -343,10 +363,10 @@ func (s *Service) IndexBacklog(ctx context.Context) error {
 	})
 }
 
-// Reindex (re)writes search_fold and the postings of every request with
-// an id above after, 500 requests a transaction, calling done with the
-// last id of each. Postings under the previous search_fold words are
-// removed first, so it may run over indexed requests too.
+// Reindex (re)writes search_fold and the index entries of every request
+// with an id above after, 500 requests a transaction, calling done with
+// the last id of each. Entries under the previous search_fold words are
+// replaced, so it may run over indexed requests too.
 func (s *Service) Reindex(ctx context.Context, after int64, done func(last int64) error) error {
 	const batch = 500
 	for {
@@ -384,12 +404,11 @@ func (s *Service) Reindex(ctx context.Context, after int64, done func(last int64
 				return err
 			}
 			ps := make([]posting, 0, len(rs))
+			var old []posting
 			var folds []idFold
 			for _, r := range rs {
-				if strings.HasPrefix(r.old, " ") && tx.Dialect() != db.SQLite { // indexed before: remove its postings
-					if err := deletePostings(ctx, tx, r.id, r.created, foldTerms(r.old)); err != nil {
-						return err
-					}
+				if strings.HasPrefix(r.old, " ") { // indexed before
+					old = append(old, posting{id: r.id, created: r.created, terms: foldTerms(r.old)})
 				}
 				if r.fold != r.old {
 					folds = append(folds, idFold{r.id, r.fold})
@@ -399,10 +418,7 @@ func (s *Service) Reindex(ctx context.Context, after int64, done func(last int64
 			if err := updateFolds(ctx, tx, folds); err != nil {
 				return err
 			}
-			if tx.Dialect() == db.SQLite {
-				return writeDocs(ctx, tx, ps, nil, false) // replaces documents
-			}
-			return insertPostings(ctx, tx, ps)
+			return s.index.replace(ctx, tx, ps, old)
 		})
 		if err != nil {
 			return err

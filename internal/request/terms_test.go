@@ -10,9 +10,10 @@ import (
 	"github.com/trothu/trothu/internal/db/dbtest"
 )
 
-// BenchmarkIndexTerms times what the index adds to one intake: the
-// search_fold of a typical report and its postings, 64 intakes a
-// transaction as under group commit.
+// BenchmarkIndexTerms times indexing a typical report on its own, as a
+// re-route or a re-index does (searchIndex.replace: its search_fold and
+// index entries), 64 a transaction as under group commit. New requests
+// are indexed many at once by the indexer (BenchmarkWritePostings).
 //
 //	go test -run '^$' -bench BenchmarkIndexTerms -benchtime 20000x ./internal/request/
 func BenchmarkIndexTerms(b *testing.B) {
@@ -21,12 +22,14 @@ func BenchmarkIndexTerms(b *testing.B) {
 		b.Run(string(e), func(b *testing.B) {
 			d := dbtest.Open(b, e)
 			ctx := context.Background()
+			index := indexFor(e, &vocab{})
 			b.ResetTimer()
 			for i := 0; i < b.N; i += 64 {
 				err := d.Write(ctx, func(tx *db.Tx) error {
 					for j := i; j < min(i+64, b.N); j++ {
 						fold := searchFold(text)
-						if err := indexTerms(ctx, tx, int64(j+1), int64(j), fmt.Sprintf("/1/2/%d/", j%100), fold); err != nil {
+						p := posting{id: int64(j + 1), created: int64(j), path: fmt.Sprintf("/1/2/%d/", j%100), terms: postedTerms(fold)}
+						if err := index.replace(ctx, tx, []posting{p}, nil); err != nil {
 							return err
 						}
 					}

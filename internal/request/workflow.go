@@ -157,7 +157,7 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, p *account.Principal, r 
 			assignee_id = NULL, updated_at = ? WHERE id = ?`, t.ID, rt.WardID, rt.UnitID, rt.UnitPath, string(rt.OrgKind), rt.Agency, ms, r.ID); err != nil {
 			return err
 		}
-		if err := reindex(ctx, tx, r.ID); err != nil { // new type name and unit
+		if err := s.reindex(ctx, tx, r.ID); err != nil { // new type name and unit
 			return err
 		}
 		body = fmt.Sprintf("Chuyển tới %s (%s). Lý do: %s", rt.Agency, t.Name, c.Body)
