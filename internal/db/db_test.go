@@ -298,21 +298,30 @@ func TestWriteKeyed(t *testing.T) {
 	})
 }
 
+// openAt opens a fresh database of engine e migrated to schema version
+// v, closed when the test ends.
+func openAt(t *testing.T, e db.Dialect, v int) *db.DB {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, dbtest.URL(t, e), db.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if _, to, err := d.MigrateTo(ctx, v); err != nil || to != v {
+		t.Fatalf("migrate to %d: %d, %v", v, to, err)
+	}
+	return d
+}
+
 // Schema 8 keys deliveries by unit id: the rows of a database at 7 keep
 // their times and acknowledgements, and the empty texts and 0 become NULL.
 func TestMigrationKeysDeliveriesByUnit(t *testing.T) {
 	for _, e := range []db.Dialect{db.SQLite, db.Postgres} {
 		t.Run(string(e), func(t *testing.T) {
 			ctx := context.Background()
-			d, err := db.Open(ctx, dbtest.URL(t, e), db.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
-			if _, to, err := d.MigrateTo(ctx, 7); err != nil || to != 7 {
-				t.Fatalf("migrate to 7: %d, %v", to, err)
-			}
-			err = d.Write(ctx, func(tx *db.Tx) error {
+			d := openAt(t, e, 7)
+			err := d.Write(ctx, func(tx *db.Tx) error {
 				for _, q := range []string{
 					"INSERT INTO units(id, parent_id, path, level, name, full_name, kind, name_fold, created_at) VALUES (1, NULL, '/1/', 'country', 'VN', 'VN', 'admin', 'vn', 0)",
 					"INSERT INTO units(id, parent_id, path, level, name, full_name, kind, name_fold, created_at) VALUES (12, 1, '/1/12/', 'group', 'Tổ 1', 'Tổ 1', 'group', 'to 1', 0)",
@@ -363,15 +372,8 @@ func TestMigrationKeysDeliveriesByUnit(t *testing.T) {
 // for indexing from the first id, a backfill already under way included.
 func TestMigrationToTextIndex(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, dbtest.URL(t, db.SQLite), db.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if _, to, err := d.MigrateTo(ctx, 11); err != nil || to != 11 {
-		t.Fatalf("migrate to 11: %d, %v", to, err)
-	}
-	err = d.Write(ctx, func(tx *db.Tx) error {
+	d := openAt(t, db.SQLite, 11)
+	err := d.Write(ctx, func(tx *db.Tx) error {
 		for _, q := range []string{
 			"UPDATE settings SET value = '500' WHERE key = 'request.terms_backfill'",
 			"INSERT INTO settings(key, value) SELECT 'request.terms_backfill', '500' WHERE NOT EXISTS (SELECT 1 FROM settings WHERE key = 'request.terms_backfill')",

@@ -64,15 +64,20 @@ type vocab struct {
 
 const maxVocab = 200000
 
-// unknown returns the words of ps not known to be in request_words.
+// unknown returns the distinct words of ps not known to be in
+// request_words (all of them for a nil vocab).
 func (v *vocab) unknown(ps []posting) []string {
-	v.mu.Lock()
-	defer v.mu.Unlock()
+	known := map[string]bool{}
+	if v != nil {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		known = v.m
+	}
 	var out []string
 	seen := map[string]bool{}
 	for _, p := range ps {
 		for _, t := range p.terms {
-			if !v.m[t] && !seen[t] {
+			if !known[t] && !seen[t] {
 				seen[t] = true
 				out = append(out, t)
 			}
@@ -141,7 +146,7 @@ func (x textIndex) add(ctx context.Context, tx *db.Tx, ps []posting) error {
 // are rare) and replaces the documents; a document holds no time, so old
 // is not needed.
 func (x textIndex) replace(ctx context.Context, tx *db.Tx, ps, _ []posting) error {
-	if err := addWords(ctx, tx, (&vocab{}).unknown(ps)); err != nil {
+	if err := addWords(ctx, tx, (*vocab)(nil).unknown(ps)); err != nil {
 		return err
 	}
 	return writeDocs(ctx, tx, "INSERT OR REPLACE", ps)
@@ -294,17 +299,17 @@ func (s *Service) textWalk(ctx context.Context, t *textMatch, where []string, ar
 	if err := check(ids); err != nil || len(found) >= want || len(ids) < first {
 		return found[:min(len(found), want)], "", err
 	}
-	rest, err := read(ids[len(ids)-1], walkLimit-first)
-	if err != nil {
-		return nil, "", err
+	if walkLimit > first {
+		rest, err := read(ids[len(ids)-1], walkLimit-first)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := check(rest); err != nil || len(found) >= want {
+			return found[:min(len(found), want)], "", err
+		}
+		ids = append(ids, rest...)
 	}
-	if err := check(rest); err != nil || len(found) >= want {
-		return found[:min(len(found), want)], "", err
-	}
-	if len(rest) == walkLimit-first && len(rest) > 0 {
-		return found, encodeIDCursor(rest[len(rest)-1]), nil
-	}
-	if len(rest) == 0 && len(ids) == walkLimit {
+	if len(ids) == walkLimit { // stopped at the bound, short of want
 		return found, encodeIDCursor(ids[len(ids)-1]), nil
 	}
 	return found, "", nil
